@@ -1,0 +1,58 @@
+"""Atomic file writes: a temp file in the same folder, fsync, then rename."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import OutputPathError
+
+
+def check_output_path(path: str | Path, *, force: bool = True, argument: str = "out") -> Path:
+    """Return ``path`` as a Path after checking that it can be written.
+
+    Raises:
+        OutputPathError: the folder is missing or not writable, the path is a
+            folder, or it exists and ``force`` is False.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise OutputPathError(f"{argument}: '{path}' is a directory; give a file path")
+    if path.exists() and not force:
+        raise OutputPathError(f"{argument}: '{path}' already exists; pass --force to overwrite it")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputPathError(f"{argument}: folder '{parent}' does not exist; create it first")
+    if not os.access(parent, os.W_OK):
+        raise OutputPathError(f"{argument}: folder '{parent}' is not writable; choose another path")
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    except OSError as exc:
+        raise OutputPathError(f"cannot write '{path}': {exc.strerror}") from None
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

@@ -1,0 +1,261 @@
+"""The MDF loss (Phase 2): L2 distance between frozen critics' features."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from . import fused
+from .errors import InvalidInputError
+from .nets import RECEPTIVE_FIELD
+from .pyramid import resize, scale_size
+from .validation import check_choice, check_pair
+from .weights import TAPS, LossWeights, load_loss_file
+
+MODES = ("reference", "pyramid")
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _resolve_scales(scales: Sequence[int] | None, weights: LossWeights) -> list[int]:
+    n = len(weights.critics)
+    if scales is None:
+        scales = weights.metadata.get("default_scales") or list(range(n))
+    scales = [int(s) for s in scales]
+    if not scales:
+        raise InvalidInputError("scales: expected at least one scale index, got an empty list")
+    bad = [s for s in scales if not 0 <= s < n]
+    if bad:
+        raise InvalidInputError(f"scales: this loss has scales 0..{n - 1} (0 = coarsest), got {bad}")
+    if len(set(scales)) != len(scales):
+        raise InvalidInputError(f"scales: each scale may appear once, got {scales}")
+    return sorted(scales)
+
+
+def _resolve_taps(taps: Sequence[str] | None, weights: LossWeights) -> list[str]:
+    taps = list(taps) if taps is not None else list(weights.metadata.get("default_taps") or TAPS)
+    if not taps or any(t not in TAPS for t in taps) or len(set(taps)) != len(taps):
+        raise InvalidInputError(f"taps: expected a non-empty subset of {list(TAPS)}, got {taps}")
+    return taps
+
+
+class MDFLoss(nn.Module):
+    r"""Multi-scale discriminator feature (MDF) loss.
+
+    .. math::
+        L(x, y) = \sum_{k \in \text{scales}} \sum_{t \in \text{taps}}
+        \operatorname{mean}_{c,h,w} \big(\phi_{k,t}(x) - \phi_{k,t}(y)\big)^2
+
+    where :math:`\phi_{k,t}` is tap ``t`` (``head``: first block, ``body``: last body
+    block, ``tail``: critic map) of the frozen critic of scale ``k`` (0 = coarsest).
+    Lower is better; 0 for identical inputs; symmetric.
+
+    Args:
+        weights: a :class:`~mdfloss.weights.LossWeights` (see :meth:`from_file`, :meth:`pretrained`).
+        mode: ``"reference"`` runs every critic on the full-resolution image, exactly
+            as published; cost grows with the number of critics times the pixels
+            (71 GFLOP per 256x256 forward for the published SISR loss).
+            ``"pyramid"`` shows critic ``k`` the image resized to the scale it was
+            trained at (``metadata["scale_factors"]``, relative to the finest scale),
+            about 4x cheaper; a scale whose resized image is smaller than the
+            critics' 11-px receptive field is skipped.
+        scales: critic indices to use; default ``metadata["default_scales"]`` (the 8
+            coarsest for the published SISR loss, as in the paper).
+        taps: subset of ``("head", "body", "tail")``; default all three.
+        reduction: ``"mean"`` (over the batch), ``"sum"``, or ``"none"`` (shape (N,)).
+        data_range: inputs are in ``[0, data_range]``; they are mapped to the critics'
+            ``metadata["input_range"]``.
+        check_range: refuse inputs outside ``[0, data_range]`` by more than 1 % of
+            ``data_range``; set False for unclamped network outputs.
+
+    Shape:
+        prediction, target: (N, 3, H, W) or (N, 1, H, W) (grey is repeated to 3
+        channels), H and W at least 11. Output: scalar, or (N,) with ``reduction="none"``.
+
+    The critics are buffers, not parameters: they never train, stay in eval mode
+    and add nothing to ``model.parameters()``. Device and dtype follow the input;
+    the loss runs under ``torch.autocast``.
+
+    Example:
+        >>> import torch
+        >>> from mdfloss import MDFLoss
+        >>> loss = MDFLoss.pretrained("published-sisr", mode="pyramid")
+        >>> x = torch.rand(2, 3, 64, 64, requires_grad=True)
+        >>> value = loss(x, torch.rand(2, 3, 64, 64))
+        >>> value.backward()
+        >>> value.shape
+        torch.Size([])
+    """
+
+    def __init__(
+        self,
+        weights: LossWeights,
+        *,
+        mode: str = "reference",
+        scales: Sequence[int] | None = None,
+        taps: Sequence[str] | None = None,
+        reduction: str = "mean",
+        data_range: float = 1.0,
+        check_range: bool = True,
+    ) -> None:
+        super().__init__()
+        check_choice("mode", mode, MODES)
+        check_choice("reduction", reduction, REDUCTIONS)
+        if not isinstance(weights, LossWeights):
+            raise InvalidInputError(
+                f"weights: expected LossWeights, got {type(weights).__name__}; use MDFLoss.from_file(path) "
+                "or MDFLoss.pretrained(name)"
+            )
+        self.mode = mode
+        self.reduction = reduction
+        self.data_range = float(data_range)
+        self.check_range = check_range
+        self.scales = _resolve_scales(scales, weights)
+        self.taps = _resolve_taps(taps, weights)
+        self._metadata = dict(weights.metadata)
+        self._tap_index = [TAPS.index(t) for t in self.taps]
+        lo, hi = weights.metadata["input_range"]
+        self._in_lo, self._in_scale = float(lo), float(hi - lo) / self.data_range
+        folded = [fused.fold_critic(weights.critics[k]) for k in self.scales]
+        self._factors = [float(weights.metadata["scale_factors"][k]) for k in self.scales]
+        self.critics = nn.ModuleList(fused.SingleCritic(f) for f in folded)
+        self.critics.requires_grad_(False)
+        self.critics.eval()
+
+    # ----- construction -------------------------------------------------------------
+    @classmethod
+    def from_file(cls, path: str | Path, **kwargs: Any) -> "MDFLoss":
+        """Load a loss file (safetensors + metadata); see the class for ``kwargs``."""
+        return cls(load_loss_file(path), **kwargs)
+
+    @classmethod
+    def pretrained(cls, name: str, **kwargs: Any) -> "MDFLoss":
+        """Load a loss shipped with the package; ``mdfloss.available_losses()`` lists the names."""
+        from .assets import pretrained_path
+
+        return cls.from_file(pretrained_path(name), **kwargs)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The loss file's metadata (task, distortion, architecture, ...)."""
+        return dict(self._metadata)
+
+    def train(self, mode: bool = True) -> "MDFLoss":
+        super().train(mode)
+        self.critics.eval()  # frozen critics stay in eval mode under a parent's .train()
+        return self
+
+    def extra_repr(self) -> str:
+        return (f"task={self._metadata.get('task')!r}, mode={self.mode!r}, scales={self.scales}, "
+                f"taps={self.taps}, reduction={self.reduction!r}")
+
+    # ----- computation --------------------------------------------------------------
+    def _prepare(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        if self._in_lo != 0.0 or self._in_scale != 1.0:
+            x = x * self._in_scale + self._in_lo
+        return x
+
+    def _follow(self, x: torch.Tensor) -> None:
+        ref = next(self.critics.buffers())
+        if ref.device != x.device or ref.dtype != x.dtype:
+            self.critics.to(device=x.device, dtype=x.dtype)
+
+    def _reference(self, p: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        if min(p.shape[-2:]) < RECEPTIVE_FIELD:
+            raise InvalidInputError(
+                f"prediction: image of {p.shape[-2]}x{p.shape[-1]} px is smaller than the critics' "
+                f"receptive field ({RECEPTIVE_FIELD} px); use images of at least "
+                f"{RECEPTIVE_FIELD}x{RECEPTIVE_FIELD}"
+            )
+        acc = torch.promote_types(p.dtype, torch.float32)
+        total = p.new_zeros(p.shape[0], dtype=acc)
+        p, t = (x.contiguous(memory_format=torch.channels_last) for x in (p, t))
+        for critic in self.critics:
+            fp, ft = critic(p), critic(t)
+            for i in self._tap_index:
+                total = total + fused.squared_error_mean(fp[i], ft[i], acc)
+        return total
+
+    def _pyramid(self, p: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        h, w = p.shape[-2:]
+        acc = torch.promote_types(p.dtype, torch.float32)
+        total = p.new_zeros(p.shape[0], dtype=acc)
+        used = 0
+        for critic, factor in zip(self.critics, self._factors):
+            size = scale_size(h, w, factor)
+            if min(size) < RECEPTIVE_FIELD:
+                continue  # the critic would see less than one receptive field
+            used += 1
+            fp, ft = critic(resize(p, size)), critic(resize(t, size))
+            for i in self._tap_index:
+                total = total + fused.squared_error_mean(fp[i], ft[i], acc)
+        if used == 0:
+            smallest = max(self._factors)
+            need = int(-(-RECEPTIVE_FIELD // smallest)) if smallest > 0 else RECEPTIVE_FIELD
+            raise InvalidInputError(
+                f"prediction: image of {h}x{w} px is too small for pyramid mode: every selected scale "
+                f"would be smaller than {RECEPTIVE_FIELD} px; use images of at least {need} px or mode='reference'"
+            )
+        return total
+
+    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        check_pair(prediction, target, self.data_range, self.check_range)
+        self._follow(prediction)
+        p, t = self._prepare(prediction), self._prepare(target.to(prediction.dtype))
+        per_image = self._reference(p, t) if self.mode == "reference" else self._pyramid(p, t)
+        if self.reduction == "mean":
+            return per_image.mean()
+        if self.reduction == "sum":
+            return per_image.sum()
+        return per_image
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_loss(source: str, mtime: float, kwargs: tuple) -> MDFLoss:
+    from .assets import is_pretrained_name
+
+    d = dict(kwargs)
+    if is_pretrained_name(source):
+        return MDFLoss.pretrained(source, **d)
+    return MDFLoss.from_file(source, **d)
+
+
+def mdf_loss(
+    prediction: torch.Tensor,
+    target: torch.Tensor,
+    weights: str | Path | LossWeights = "sisr",
+    *,
+    mode: str = "reference",
+    scales: Sequence[int] | None = None,
+    taps: Sequence[str] | None = None,
+    reduction: str = "mean",
+    data_range: float = 1.0,
+    check_range: bool = True,
+) -> torch.Tensor:
+    """Function form of :class:`MDFLoss`, with the same arguments.
+
+    ``weights`` is a shipped loss name, a loss-file path or a ``LossWeights``.
+    Loaded files are cached (keyed by path and modification time).
+
+    Example:
+        >>> import torch
+        >>> from mdfloss import mdf_loss
+        >>> x, y = torch.rand(1, 3, 48, 48), torch.rand(1, 3, 48, 48)
+        >>> float(mdf_loss(x, x, "published-jpeg"))
+        0.0
+    """
+    kwargs = dict(mode=mode, scales=tuple(scales) if scales is not None else None,
+                  taps=tuple(taps) if taps is not None else None, reduction=reduction,
+                  data_range=data_range, check_range=check_range)
+    if isinstance(weights, LossWeights):
+        module = MDFLoss(weights, **kwargs)
+    else:
+        source = str(weights)
+        mtime = Path(source).stat().st_mtime if Path(source).is_file() else 0.0
+        module = _cached_loss(source, mtime, tuple(sorted(kwargs.items())))
+    return module(prediction, target)

@@ -1,0 +1,180 @@
+"""Loss files: safetensors tensors plus JSON metadata in the safetensors header.
+
+Layout: tensors ``critics.{k}.{published key}`` for each scale k (0 = coarsest),
+with BatchNorm kept unfused so the same file serves training and the loss.
+The header's ``__metadata__`` holds one key, ``mdfloss``, a JSON document:
+
+=================  ==========================================================
+``format``         ``"mdfloss-loss"``
+``format_version`` integer; files from a newer version are refused
+``architecture``   per scale: ``width``, ``num_layers``, ``kernel_size``, ``in_channels``
+``input_range``    ``[lo, hi]``: the range the critics expect (``[-1, 1]`` when
+                   trained SinGAN-style; ``[0, 1]`` for the converted published files)
+``scale_factors``  per scale: image size relative to the finest scale (pyramid mode)
+``default_scales`` scales the loss uses unless told otherwise
+``default_taps``   subset of ``["head", "body", "tail"]``
+``task``           ``sisr``, ``denoise``, ``jpeg`` or a user name
+``distortion``     ``{"name": ..., "params": {...}}``
+``training_image`` ``{"sha256": ..., "name": ..., "size": [w, h]}`` or null
+``training_config`` the Phase-1 settings, or null
+``source``         where the weights came from; ``license`` their licence
+=================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from .errors import WeightFileError
+from .fileio import atomic_write_bytes
+
+FORMAT_NAME = "mdfloss-loss"
+FORMAT_VERSION = 1
+TAPS = ("head", "body", "tail")
+_CONV_KEYS = ("head", "body.block1", "body.block2", "body.block3")
+_REQUIRED_META = ("format", "format_version", "architecture", "input_range", "scale_factors")
+
+
+@dataclass
+class LossWeights:
+    """Critic state dicts (coarsest first) and the file's metadata."""
+
+    critics: list[dict[str, torch.Tensor]]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def widths(self) -> list[int]:
+        return [int(c["head.conv.weight"].shape[0]) for c in self.critics]
+
+
+def expected_keys(width: int) -> dict[str, tuple[int, ...]]:
+    """State-dict keys and shapes of one critic of ``width`` channels."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for i, name in enumerate(_CONV_KEYS):
+        cin = 3 if i == 0 else width
+        shapes[f"{name}.conv.weight"] = (width, cin, 3, 3)
+        shapes[f"{name}.conv.bias"] = (width,)
+        for p in ("weight", "bias", "running_mean", "running_var"):
+            shapes[f"{name}.norm.{p}"] = (width,)
+    shapes["tail.weight"] = (1, width, 3, 3)
+    shapes["tail.bias"] = (1,)
+    return shapes
+
+
+def architecture_of(widths: list[int]) -> list[dict[str, int]]:
+    return [{"width": w, "num_layers": 5, "kernel_size": 3, "in_channels": 3} for w in widths]
+
+
+def _validate(critics: list[dict[str, torch.Tensor]], meta: dict[str, Any], where: str) -> None:
+    missing = [k for k in _REQUIRED_META if k not in meta]
+    if missing:
+        raise WeightFileError(f"{where}: metadata lacks {', '.join(missing)}; the file is not a valid loss file")
+    if meta["format"] != FORMAT_NAME:
+        raise WeightFileError(f"{where}: metadata format is {meta['format']!r}, expected {FORMAT_NAME!r}")
+    version = meta["format_version"]
+    if not isinstance(version, int) or version < 1:
+        raise WeightFileError(f"{where}: format_version {version!r} is not a positive integer")
+    if version > FORMAT_VERSION:
+        raise WeightFileError(
+            f"{where}: format_version {version} is newer than this mdfloss understands "
+            f"({FORMAT_VERSION}); upgrade mdfloss to read it"
+        )
+    arch = meta["architecture"]
+    if not isinstance(arch, list) or len(arch) != len(critics) or not critics:
+        raise WeightFileError(f"{where}: metadata describes {len(arch) if isinstance(arch, list) else '?'} "
+                              f"scales but the file holds {len(critics)}")
+    if not isinstance(meta["scale_factors"], list) or len(meta["scale_factors"]) != len(critics):
+        raise WeightFileError(f"{where}: scale_factors must list one factor per scale")
+    lo_hi = meta["input_range"]
+    if not (isinstance(lo_hi, list) and len(lo_hi) == 2 and lo_hi[0] < lo_hi[1]):
+        raise WeightFileError(f"{where}: input_range must be [lo, hi] with lo < hi, got {lo_hi!r}")
+    for k, (state, a) in enumerate(zip(critics, arch)):
+        want = expected_keys(int(a["width"]))
+        for key, shape in want.items():
+            t = state.get(key)
+            if t is None:
+                raise WeightFileError(f"{where}: scale {k} lacks tensor {key}")
+            if tuple(t.shape) != shape:
+                raise WeightFileError(f"{where}: scale {k} tensor {key} has shape {tuple(t.shape)}, expected {shape}")
+            if not torch.isfinite(t).all():
+                raise WeightFileError(f"{where}: scale {k} tensor {key} holds NaN or Inf")
+
+
+def to_bytes(weights: LossWeights) -> bytes:
+    """Serialise to safetensors bytes (validated first)."""
+    meta = dict(weights.metadata)
+    meta.setdefault("format", FORMAT_NAME)
+    meta.setdefault("format_version", FORMAT_VERSION)
+    meta.setdefault("architecture", architecture_of(weights.widths))
+    _validate(weights.critics, meta, "weights to save")
+    tensors = {}
+    for k, state in enumerate(weights.critics):
+        for key in expected_keys(weights.widths[k]):
+            tensors[f"critics.{k}.{key}"] = state[key].detach().to("cpu", torch.float32).contiguous()
+    return st_save(tensors, metadata={"mdfloss": json.dumps(meta, sort_keys=True)})
+
+
+def save_loss_file(path: str | Path, weights: LossWeights) -> None:
+    """Write a loss file atomically."""
+    atomic_write_bytes(path, to_bytes(weights))
+
+
+def _looks_like_pickle(raw: bytes) -> bool:
+    return raw[:1] == b"\x80" or raw[:2] == b"PK"
+
+
+def load_loss_file(path: str | Path) -> LossWeights:
+    """Read and validate a loss file; never unpickles anything.
+
+    Raises:
+        WeightFileError: missing, unreadable, pickled, corrupt, truncated,
+            lacking or with wrong metadata, or from a future format version.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise WeightFileError(f"loss file '{path}' does not exist; check the path or use MDFLoss.pretrained(name)")
+    if not path.is_file():
+        raise WeightFileError(f"loss file '{path}' is not a file")
+    raw = path.read_bytes()
+    where = f"loss file '{path}'"
+    if _looks_like_pickle(raw):
+        raise WeightFileError(
+            f"{where} is a pickle/torch archive, which mdfloss never loads; convert a published "
+            "file with 'mdfloss convert-reference IN.pth OUT.safetensors'"
+        )
+    if len(raw) < 8:
+        raise WeightFileError(f"{where} is empty or truncated ({len(raw)} bytes)")
+    header_len = int.from_bytes(raw[:8], "little")
+    if header_len <= 0 or 8 + header_len > len(raw):
+        raise WeightFileError(f"{where} is truncated or not a safetensors file")
+    try:
+        header = json.loads(raw[8 : 8 + header_len])
+        tensors = st_load(raw)
+    except (SafetensorError, ValueError, UnicodeDecodeError) as exc:
+        raise WeightFileError(f"{where} is corrupt or truncated: {exc}") from None
+    meta_raw = (header.get("__metadata__") or {}).get("mdfloss") if isinstance(header, dict) else None
+    if meta_raw is None:
+        raise WeightFileError(f"{where} has no mdfloss metadata; it is not a loss file written by mdfloss")
+    try:
+        meta = json.loads(meta_raw)
+    except ValueError:
+        raise WeightFileError(f"{where} has metadata that is not valid JSON") from None
+    if not isinstance(meta, dict):
+        raise WeightFileError(f"{where} has metadata that is not a JSON object")
+    n = len(meta.get("architecture") or [])
+    critics: list[dict[str, torch.Tensor]] = [{} for _ in range(n)]
+    for name, t in tensors.items():
+        parts = name.split(".", 2)
+        if len(parts) != 3 or parts[0] != "critics" or not parts[1].isdigit() or int(parts[1]) >= n:
+            raise WeightFileError(f"{where} holds an unexpected tensor '{name}'")
+        critics[int(parts[1])][parts[2]] = t
+    _validate(critics, meta, where)
+    return LossWeights(critics, meta)
