@@ -105,6 +105,11 @@ def convert_reference_cmd(src: str, dst: str, force: bool) -> None:
     click.echo(f"wrote {dst}: {len(w.critics)} critics, task {w.metadata['task']}")
 
 
+from . import train_cli  # noqa: E402  (commands register themselves on the group)
+
+train_cli.register(cli)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="mdfloss", standalone_mode=False)

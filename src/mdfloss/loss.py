@@ -109,6 +109,8 @@ class MDFLoss(nn.Module):
                 f"weights: expected LossWeights, got {type(weights).__name__}; use MDFLoss.from_file(path) "
                 "or MDFLoss.pretrained(name)"
             )
+        if isinstance(data_range, bool) or not isinstance(data_range, (int, float)) or not data_range > 0:
+            raise InvalidInputError(f"data_range: expected a positive number, got {data_range!r}")
         self.mode = mode
         self.reduction = reduction
         self.data_range = float(data_range)

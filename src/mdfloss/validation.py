@@ -53,8 +53,6 @@ def check_image_tensor(argument: str, x: Any, data_range: float, check_range: bo
 
 
 def check_pair(prediction: Any, target: Any, data_range: float, check_range: bool) -> None:
-    if not isinstance(data_range, (int, float)) or not data_range > 0:
-        raise InvalidInputError(f"data_range: expected a positive number, got {data_range!r}")
     check_image_tensor("prediction", prediction, data_range, check_range)
     check_image_tensor("target", target, data_range, check_range)
     if prediction.shape != target.shape:

@@ -42,3 +42,8 @@ def pretrained_path(name: str) -> Path:
     if not path.is_file():
         raise WeightFileError(f"the shipped loss file for {name!r} is missing from the installation ({path})")
     return path
+
+
+def bundled_image_path() -> Path:
+    """The bundled CC0 training photograph (see IMAGE_SOURCE.md beside it)."""
+    return _HERE / "chelsea.png"

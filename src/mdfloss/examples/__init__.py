@@ -1,0 +1,1 @@
+"""Example plug-ins (documented in docs/plugins.md)."""
