@@ -8,8 +8,9 @@ from ..errors import WeightFileError
 
 _HERE = Path(__file__).resolve().parent
 
-#: name -> file in this folder. ``published-*`` are the authors' critics converted
-#: to safetensors (BSD-3-Clause, LICENSE.gfxdisp-mdf beside them).
+#: name -> file in this folder. ``sisr``, ``denoise`` (sigma 25) and ``jpeg`` (quality 10)
+#: were trained by mdfloss's Phase 1 (docs/phase1.md says how); ``published-*`` are the
+#: authors' critics converted to safetensors (BSD-3-Clause, LICENSE.gfxdisp-mdf beside them).
 _FILES = {
     "published-sisr": "published_sisr.safetensors",
     "published-jpeg": "published_jpeg.safetensors",
@@ -17,13 +18,11 @@ _FILES = {
     "denoise": "mdf_denoise.safetensors",
     "jpeg": "mdf_jpeg.safetensors",
 }
-# Until the project's own losses are shipped, these names fall back to the published ones.
-_FALLBACK = {"sisr": "published-sisr", "jpeg": "published-jpeg", "denoise": "published-sisr"}
 
 
 def available_losses() -> list[str]:
     """Names accepted by ``MDFLoss.pretrained``."""
-    return [n for n in _FILES if (_HERE / _FILES[n]).is_file() or n in _FALLBACK]
+    return [n for n in _FILES if (_HERE / _FILES[n]).is_file()]
 
 
 def is_pretrained_name(name: str) -> bool:
@@ -37,8 +36,6 @@ def pretrained_path(name: str) -> Path:
             "or give a loss-file path"
         )
     path = _HERE / _FILES[name]
-    if not path.is_file() and name in _FALLBACK:
-        path = _HERE / _FILES[_FALLBACK[name]]
     if not path.is_file():
         raise WeightFileError(f"the shipped loss file for {name!r} is missing from the installation ({path})")
     return path
