@@ -93,7 +93,7 @@ def run_case(loss_fn, size: int, repeats: int, autocast: bool, gen: torch.Genera
         dt = time.perf_counter() - t0
         if i:
             times.append(dt)
-        value = float(v)
+        value = v.detach().item()
     return statistics.median(times), value, mem
 
 
