@@ -62,13 +62,13 @@ def test_convert_reference(capsys, tmp_path):
         (["compare", "/nope/a.png", "/nope/b.png"], "IMAGE_A: file '/nope/a.png' does not exist"),
         (["info", "/nope.safetensors"], "does not exist"),
         (["info", "no-such-loss"], "does not exist"),
-        (["convert-reference", "/nope.pth", "/tmp/x.safetensors"], "does not exist"),
+        (["convert-reference", "/nope.pth", "{tmp}/x.safetensors"], "does not exist"),
         (["compare", "a", "b", "--mode", "fast"], "Invalid value for '--mode'"),
         (["frobnicate"], "No such command"),
     ],
 )
-def test_user_errors_are_one_line(capsys, args, match):
-    code, out, err = run(capsys, *args)
+def test_user_errors_are_one_line(capsys, tmp_path, args, match):
+    code, out, err = run(capsys, *[a.replace("{tmp}", str(tmp_path)) for a in args])
     assert code == 2 and match in err and "Traceback" not in err
 
 
