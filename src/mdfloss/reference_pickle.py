@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 import torch
 
 from .errors import UnsafePickleError, WeightFileError
+from .weights import expected_keys
 
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _LEGACY_PROTOCOL = 1001
@@ -60,30 +61,44 @@ _STORAGE_DTYPES = {
 
 
 class _StorageRef:
+    """A storage announced by the pickle; its bytes are read (and allocated) after the pickle."""
+
     def __init__(self, dtype: torch.dtype, numel: int) -> None:
-        if not (0 <= numel <= _MAX_STORAGE_BYTES // 8):
-            raise UnsafePickleError(f"storage of {numel} elements is out of range")
+        if not isinstance(numel, int) or not (0 <= numel <= _MAX_STORAGE_BYTES // 8):
+            raise UnsafePickleError(f"storage of {numel!r} elements is out of range")
         self.dtype = dtype
         self.numel = numel
-        self.data = torch.zeros(numel, dtype=dtype)
-        self.filled = False
+        self.data: torch.Tensor | None = None
+
+
+class _TensorRef:
+    """A tensor to cut out of a storage once the storage's bytes are known."""
+
+    def __init__(self, storage: _StorageRef, offset: int, size: tuple, stride: tuple) -> None:
+        self.storage, self.offset, self.size, self.stride = storage, offset, size, stride
+
+    def materialize(self) -> torch.Tensor:
+        if self.storage.data is None:
+            raise WeightFileError("a tensor refers to a storage whose bytes are missing")
+        return self.storage.data.as_strided(self.size, self.stride, self.offset).clone()
 
 
 def _rebuild_tensor_v2(storage, offset, size, stride, requires_grad=False, hooks=None, *_):
     if not isinstance(storage, _StorageRef):
         raise UnsafePickleError("tensor rebuilt from something that is not a storage")
+    if not isinstance(size, tuple) or not isinstance(stride, tuple) or len(size) != len(stride):
+        raise UnsafePickleError("tensor geometry must be two tuples of equal length")
     for v in (offset, *size, *stride):
-        if not isinstance(v, int) or v < 0:
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
             raise UnsafePickleError("tensor geometry must be non-negative integers")
     extent = offset + sum((s - 1) * st for s, st in zip(size, stride)) + 1 if all(size) else 0
     if extent > storage.numel:
         raise UnsafePickleError("tensor reaches past the end of its storage")
-    # A view: the bytes are filled in after the pickle, when the storages are read.
-    return storage.data.as_strided(tuple(size), tuple(stride), offset)
+    return _TensorRef(storage, offset, size, stride)
 
 
 def _rebuild_parameter(data, requires_grad=False, hooks=None):
-    if not isinstance(data, torch.Tensor):
+    if not isinstance(data, _TensorRef):
         raise UnsafePickleError("parameter rebuilt from something that is not a tensor")
     return data
 
@@ -143,19 +158,30 @@ def _critic_state(stub: Any, index: int) -> dict[str, torch.Tensor]:
         raise WeightFileError(f"entry {index} of the list is not a WDiscriminator")
     out: dict[str, torch.Tensor] = {}
 
-    def walk(mod: _ModuleStub, prefix: str) -> None:
+    def walk(mod: _ModuleStub, prefix: str, depth: int) -> None:
+        if depth > 4:
+            raise WeightFileError("modules are nested deeper than a WDiscriminator's")
         if mod.qualname.endswith("BatchNorm2d") and mod.state.get("eps", 1e-5) != 1e-5:
             raise WeightFileError(f"{prefix}norm has eps {mod.state.get('eps')}, expected 1e-5")
         for kind in ("_parameters", "_buffers"):
-            for name, t in (mod.state.get(kind) or {}).items():
-                if t is not None:
-                    out[prefix + name] = t
-        for name, child in (mod.state.get("_modules") or {}).items():
+            for name, t in dict(mod.state.get(kind) or {}).items():
+                if isinstance(t, _TensorRef):
+                    out[prefix + str(name)] = t.materialize()
+                elif t is not None:
+                    raise WeightFileError(f"{prefix}{name} is not a tensor")
+        for name, child in dict(mod.state.get("_modules") or {}).items():
             if not isinstance(child, _ModuleStub):
-                raise WeightFileError(f"submodule {prefix + name} is not an allowed module")
-            walk(child, prefix + name + ".")
+                raise WeightFileError(f"submodule {prefix}{name} is not an allowed module")
+            walk(child, f"{prefix}{name}.", depth + 1)
 
-    walk(stub, "")
+    walk(stub, "", 0)
+    width = out.get("head.conv.weight")
+    if width is None or width.ndim != 4:
+        raise WeightFileError(f"discriminator {index} has no head.conv.weight")
+    want = expected_keys(int(width.shape[0]))
+    for key, shape in want.items():
+        if key not in out or tuple(out[key].shape) != shape:
+            raise WeightFileError(f"discriminator {index}: {key} is missing or has the wrong shape")
     return out
 
 
@@ -190,7 +216,7 @@ def read_published_critics(path: str | Path) -> list[dict[str, torch.Tensor]]:
         raise
     except Exception as exc:  # truncated or garbled pickle stream
         raise WeightFileError(f"'{path}' is corrupt or truncated: {exc}") from None
-    if not isinstance(keys, list) or set(keys) != set(storages):
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys) or set(keys) != set(storages):
         raise WeightFileError(f"'{path}' has an inconsistent storage table")
     for key in keys:
         ref = storages[key]
@@ -198,17 +224,18 @@ def read_published_critics(path: str | Path) -> list[dict[str, torch.Tensor]]:
         if len(header) != 8:
             raise WeightFileError(f"'{path}' is truncated (storage {key} missing)")
         (numel,) = struct.unpack("<q", header)
-        nbytes = numel * ref.data.element_size()
         if numel != ref.numel:
             raise WeightFileError(f"'{path}': storage {key} size does not match its record")
+        nbytes = numel * torch.empty((), dtype=ref.dtype).element_size()
         buf = f.read(nbytes)
         if len(buf) != nbytes:
             raise WeightFileError(f"'{path}' is truncated (storage {key} cut short)")
-        if numel:
-            ref.data.copy_(torch.frombuffer(bytearray(buf), dtype=ref.dtype))
-        ref.filled = True
+        ref.data = torch.frombuffer(bytearray(buf), dtype=ref.dtype) if numel else torch.empty(0, dtype=ref.dtype)
     if not isinstance(result, list) or not result:
         raise WeightFileError(f"'{path}' does not hold a list of discriminators")
-    return [
-        {k: v.clone() for k, v in _critic_state(stub, i).items()} for i, stub in enumerate(result)
-    ]
+    try:
+        return [_critic_state(stub, i) for i, stub in enumerate(result)]
+    except (TypeError, ValueError, AttributeError, RuntimeError, KeyError) as exc:
+        if isinstance(exc, WeightFileError):
+            raise
+        raise WeightFileError(f"'{path}' holds malformed module records ({exc.__class__.__name__}: {exc})") from None
