@@ -1,0 +1,63 @@
+"""kill -9 a running `mdfloss train` at several points, resume, and get the uninterrupted weights bit for bit."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from mdfloss import load_loss_file
+from mdfloss.checkpoint import list_checkpoints
+
+# The fast preset's 6 scales, 5 iterations each, a checkpoint every 2 iterations.
+ARGS = ["--task", "jpeg", "--preset", "fast", "--iterations", "5", "--checkpoint-every", "2", "--seed", "11"]
+
+
+def _cmd(out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "mdfloss", "train", *ARGS, "--out", str(out), *extra]
+
+
+def _env() -> dict:
+    return dict(os.environ, OMP_NUM_THREADS="1")
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("full") / "full.safetensors"
+    subprocess.run(_cmd(out), check=True, env=_env(), capture_output=True)
+    return load_loss_file(out).critics
+
+
+def _kill_when(out: Path, checkpoints: int, timeout: float = 120) -> None:
+    proc = subprocess.Popen(_cmd(out), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    work = out.with_name(out.name + ".work")
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            names = [p.name for p in list_checkpoints(work)]
+            if checkpoints == 0 and (work / "log.jsonl").exists() or names and int(names[0][5:11]) >= checkpoints:
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, "the run finished before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+
+
+@pytest.mark.parametrize("checkpoints", [0, 3, 14], ids=["before-first-checkpoint", "mid-scale", "later-scale"])
+def test_kill_and_resume_matches_uninterrupted(tmp_path, uninterrupted, checkpoints):
+    out = tmp_path / "run.safetensors"
+    _kill_when(out, checkpoints)
+    assert not out.exists(), "no output may appear before the run has finished"
+    proc = subprocess.run(_cmd(out, "--resume"), env=_env(), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    resumed = load_loss_file(out).critics
+    for a, b in zip(uninterrupted, resumed):
+        for k in a:
+            assert torch.equal(a[k], b[k]), k
