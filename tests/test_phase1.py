@@ -175,3 +175,26 @@ def test_existing_work_needs_resume_or_force(tmp_path):
         _train(tmp_path, name="w")
     with pytest.raises(OutputPathError, match=r"run with other settings"):
         _train(tmp_path, name="w", resume=True, seed=99)
+
+
+def test_nan_stops_training_and_keeps_last_good_checkpoint(tmp_path):
+    from mdfloss import TrainingDivergedError
+
+    register_distortion("poisoned", lambda x: x * float("nan"))
+    out = tmp_path / "nan.safetensors"
+    with pytest.raises(TrainingDivergedError, match=r"scale 1, iteration 0: .*NaN or Inf.*last good checkpoint is kept"):
+        train_loss("poisoned", out=out, config=TINY, progress=False, checkpoint_every=2)
+    assert not out.exists()
+    work = tmp_path / "nan.safetensors.work"
+    assert list_checkpoints(work), "the checkpoint written after scale 0 must survive"
+    assert '"event": "diverged"' in (work / "log.jsonl").read_text()
+
+
+def test_diverging_critic_is_detected(tmp_path):
+    from dataclasses import replace
+
+    from mdfloss import TrainingDivergedError
+
+    with pytest.raises(TrainingDivergedError, match=r"the critic diverged"):
+        train_loss("jpeg", out=tmp_path / "d.safetensors", config=replace(TINY, max_critic_gap=1e-12), progress=False)
+    assert not (tmp_path / "d.safetensors").exists()

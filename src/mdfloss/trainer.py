@@ -17,7 +17,7 @@ from . import __version__, phase1
 from .assets import bundled_image_path
 from .checkpoint import list_checkpoints, load_latest, save_checkpoint
 from .distortions import Distortion, make_distortion
-from .errors import InvalidInputError, OutputPathError
+from .errors import InvalidInputError, OutputPathError, TrainingDivergedError
 from .fileio import check_output_path
 from .imageio import read_image
 from .nets import Critic, Generator
@@ -258,6 +258,12 @@ def train_loss(
         save_loss_file(out, weights)
         log.write(event="done", out=str(out), seconds=round(time.perf_counter() - t_start, 2))
         return weights
+    except TrainingDivergedError as exc:
+        newest = list_checkpoints(workdir)
+        log.write(event="diverged", message=str(exc), last_good_checkpoint=newest[0].name if newest else None)
+        raise TrainingDivergedError(
+            f"{exc}. No loss file was written; the last good checkpoint is kept in '{workdir}'"
+        ) from None
     finally:
         log.close()
 
