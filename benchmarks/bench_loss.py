@@ -21,6 +21,7 @@ from torch import nn
 from mdfloss import MDFLoss
 from mdfloss.assets import pretrained_path
 from mdfloss.nets import Critic
+from mdfloss.restoration.vgg import vgg19_features
 from mdfloss.weights import load_loss_file
 
 
@@ -44,24 +45,10 @@ class OriginalMDF(nn.Module):
         return loss.mean()
 
 
-def vgg19_features() -> nn.Module:
-    """VGG19 conv stack up to relu5_4 (random weights: timing only)."""
-    cfg = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512]
-    layers: list[nn.Module] = []
-    cin = 3
-    for v in cfg:
-        if v == "M":
-            layers.append(nn.MaxPool2d(2))
-        else:
-            layers += [nn.Conv2d(cin, v, 3, padding=1), nn.ReLU(inplace=True)]
-            cin = v
-    return nn.Sequential(*layers).eval().requires_grad_(False)
-
-
 class VGGLoss(nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        self.net = vgg19_features()
+        self.net = vgg19_features().eval().requires_grad_(False)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return ((self.net(x) - self.net(y)) ** 2).mean()

@@ -106,8 +106,10 @@ def convert_reference_cmd(src: str, dst: str, force: bool) -> None:
 
 
 from . import train_cli  # noqa: E402  (commands register themselves on the group)
+from .restoration import cli as restoration_cli  # noqa: E402
 
 train_cli.register(cli)
+restoration_cli.register(cli)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,1 @@
+"""Restoration networks trained with any loss: models, data, loss specs."""

@@ -1,0 +1,45 @@
+"""Fidelity metrics with BasicSR's conventions.
+
+PSNR and SSIM are computed on RGB and on the luma Y of ITU-R BT.601 (``16 + 65.481 R +
+128.553 G + 24.966 B`` on [0, 1] inputs, as BasicSR's ``rgb2ycbcr(y_only=True)``), after
+cropping ``border`` pixels from every side (BasicSR's ``crop_border``: the SR scale, 0 for
+denoising and JPEG). Inputs are quantised to 8 bits first, like saved images.
+SSIM: pytorch-msssim's Gaussian SSIM (window 11, sigma 1.5).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from pytorch_msssim import ssim
+
+
+def quantize(x: torch.Tensor) -> torch.Tensor:
+    return torch.round(x.clamp(0, 1) * 255) / 255
+
+
+def to_y(x: torch.Tensor) -> torch.Tensor:
+    w = torch.tensor([65.481, 128.553, 24.966], dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    return (16.0 + (x * w).sum(dim=1, keepdim=True)) / 255.0
+
+
+def _crop(x: torch.Tensor, border: int) -> torch.Tensor:
+    return x[..., border : x.shape[-2] - border, border : x.shape[-1] - border] if border else x
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    mse = float(((a.double() - b.double()) ** 2).mean())
+    return float("inf") if mse == 0 else 10 * math.log10(1.0 / mse)
+
+
+def fidelity(pred: torch.Tensor, target: torch.Tensor, border: int = 0) -> dict[str, float]:
+    """PSNR/SSIM on RGB and Y for one image pair (1, 3, H, W) in [0, 1]."""
+    p, t = _crop(quantize(pred), border), _crop(quantize(target), border)
+    py, ty = to_y(p), to_y(t)
+    return {
+        "psnr_rgb": psnr(p, t),
+        "ssim_rgb": float(ssim(p, t, data_range=1.0)),
+        "psnr_y": psnr(py, ty),
+        "ssim_y": float(ssim(py, ty, data_range=1.0)),
+    }

@@ -1,0 +1,66 @@
+"""VGG19 feature loss from a local weights file (ImageNet weights are not shipped or downloaded)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..errors import WeightFileError
+
+_CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512]
+
+
+def vgg19_features(upto_relu5_4: bool = True) -> nn.Sequential:
+    """VGG19's conv stack to relu5_4, with torchvision's layer indices (``features.N``)."""
+    layers: list[nn.Module] = []
+    cin = 3
+    for v in _CFG:
+        if v == "M":
+            layers.append(nn.MaxPool2d(2))
+        else:
+            layers += [nn.Conv2d(cin, int(v), 3, padding=1), nn.ReLU(inplace=True)]
+            cin = int(v)
+    return nn.Sequential(*layers)
+
+
+def load_vgg19(path: str | Path) -> nn.Sequential:
+    """Load torchvision-layout weights (``features.N.weight``) from .safetensors or .pth (weights only)."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightFileError(f"vgg weights: '{path}' does not exist; give a local VGG19 weights file")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        state = load_file(path)
+    else:
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001
+            raise WeightFileError(f"vgg weights: cannot read '{path}' ({exc.__class__.__name__})") from None
+    state = {k.removeprefix("features."): v for k, v in state.items() if not k.startswith("classifier")}
+    net = vgg19_features()
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    if missing:
+        raise WeightFileError(f"vgg weights: '{path}' lacks {len(missing)} VGG19 conv tensors (e.g. {missing[0]})")
+    return net.eval().requires_grad_(False)
+
+
+class VGGLoss(nn.Module):
+    """MSE between VGG19 relu5_4 features of ImageNet-normalised inputs in [0, 1]."""
+
+    def __init__(self, net: nn.Sequential, name: str = "vgg") -> None:
+        super().__init__()
+        self.name, self.net = name, net
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1), persistent=False)
+
+    def train(self, mode: bool = True) -> "VGGLoss":
+        super().train(mode)
+        self.net.eval()
+        return self
+
+    def forward(self, p: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        f = lambda x: self.net((x - self.mean) / self.std)  # noqa: E731
+        return torch.nn.functional.mse_loss(f(p), f(t))
