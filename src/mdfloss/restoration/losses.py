@@ -52,12 +52,15 @@ class SSIMLoss(_Named):
         from pytorch_msssim import ms_ssim, ssim
 
         if self.multiscale:
-            # MS-SSIM needs > 160 px for its 5 scales with an 11-px window; fewer scales below that.
-            size = min(p.shape[-2:])
-            levels = max(1, min(5, int((size - 1) // 10).bit_length()))
-            weights = torch.tensor([0.0448, 0.2856, 0.3001, 0.2363, 0.1333][:levels], device=p.device)
-            weights = weights / weights.sum()
-            return 1 - ms_ssim(p, t, data_range=1.0, size_average=True, weights=weights.tolist())
+            # pytorch-msssim's 5 scales need a side > 16 * (window - 1): 161 px for the standard
+            # 11-px window. Training patches are smaller, so they get the largest odd window
+            # that fits (5 px at 96, 3 px at 64), with sigma scaled alike.
+            win = min(11, max(3, ((min(p.shape[-2:]) - 1) // 16) | 1))
+            if 16 * (win - 1) >= min(p.shape[-2:]):
+                win -= 2
+            if win < 3:
+                raise InvalidInputError(f"msssim: images of {min(p.shape[-2:])} px are too small; use at least 33 px")
+            return 1 - ms_ssim(p, t, data_range=1.0, size_average=True, win_size=win, win_sigma=1.5 * win / 11)
         return 1 - ssim(p, t, data_range=1.0, size_average=True)
 
 
@@ -103,7 +106,7 @@ class WeightedSum(nn.Module):
         return {t.name: float(t(prediction, target)) for t in self.terms}
 
 
-_TERM = re.compile(r"^\s*(?:(?P<w>[0-9]*\.?[0-9]+(?:e-?[0-9]+)?)\s*\*\s*)?(?P<name>[a-z0-9]+)(?::(?P<arg>.+?))?\s*$")
+_TERM = re.compile(r"^\s*(?:(?P<w>[0-9]*\.?[0-9]+(?:e-?[0-9]+)?)\s*\*\s*)?(?P<name>[a-z0-9]+)(?::(?P<arg>.*?))?\s*$")
 
 
 def build_loss(spec: str) -> WeightedSum:

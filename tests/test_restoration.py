@@ -1,0 +1,163 @@
+"""Restoration: networks, degradations, loss specs, training (single process, DDP, resume)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from mdfloss import InvalidInputError, OutputPathError
+from mdfloss.restoration.data import EvalPairs, TrainPatches, resolve_set
+from mdfloss.restoration.degradations import Degradation
+from mdfloss.restoration.losses import build_loss
+from mdfloss.restoration.metrics import fidelity, to_y
+from mdfloss.restoration.models import MODEL_PRESETS, build_model
+from mdfloss.restoration.presets import restorer_preset
+from mdfloss.restoration.train import train_restorer
+
+from .conftest import DATA, need
+
+
+@pytest.mark.parametrize("name", list(MODEL_PRESETS))
+def test_model_shapes(name):
+    spec = MODEL_PRESETS[name]
+    scale = 1 if spec["arch"] == "dncnn" else 4
+    m = build_model(spec, scale=scale)
+    x = torch.rand(1, 3, 12, 10)
+    assert m(x).shape == (1, 3, 12 * scale, 10 * scale)
+
+
+def test_model_errors():
+    with pytest.raises(InvalidInputError, match=r"arch: expected one of"):
+        build_model({"arch": "unet"})
+    with pytest.raises(InvalidInputError, match=r"DnCNN keeps the image size"):
+        build_model({"arch": "dncnn"}, scale=2)
+    with pytest.raises(InvalidInputError, match=r"scale: expected 2, 3, 4 or 8"):
+        build_model({"arch": "edsr"}, scale=5)
+
+
+def test_degradations_reproducible():
+    hr = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    lr = Degradation("sisr", scale=4)(hr, torch.Generator())
+    assert lr.shape == (1, 3, 8, 8) and torch.equal(lr, torch.round(lr * 255) / 255)
+    for task, kw in (("denoise", {"sigma": 25}), ("jpeg", {"quality": 10})):
+        d = Degradation(task, **kw)
+        a, b = d(hr, torch.Generator().manual_seed(3)), d(hr, torch.Generator().manual_seed(3))
+        assert torch.equal(a, b) and a.shape == hr.shape and (a - hr).abs().mean() > 0.01
+    with pytest.raises(InvalidInputError, match=r"sigma"):
+        Degradation("denoise", sigma=0)
+    with pytest.raises(InvalidInputError, match=r"task: expected one of"):
+        Degradation("deblur")
+
+
+def test_loss_specs():
+    p, t = torch.rand(2, 3, 48, 48), torch.rand(2, 3, 48, 48)
+    assert build_loss("l1")(p, t).item() == pytest.approx(torch.nn.functional.l1_loss(p, t).item())
+    combo = build_loss("l1+0.5*l2")
+    assert combo(p, t).item() == pytest.approx((torch.nn.functional.l1_loss(p, t) + 0.5 * torch.nn.functional.mse_loss(p, t)).item())
+    for spec in ("ssim", "msssim", "mdf:jpeg", "mdf:published-jpeg@pyramid", "l1+0.1*mdf:jpeg@pyramid"):
+        v = build_loss(spec)(p, t)
+        assert torch.isfinite(v) and v.item() > 0, spec
+        assert build_loss(spec)(t, t).item() == pytest.approx(0.0, abs=1e-6), spec
+
+
+@pytest.mark.parametrize(
+    "spec,match",
+    [("l3", r"unknown loss 'l3'"), ("", r"expected a spec"), ("l1+*l2", r"cannot parse"),
+     ("vgg", r"needs a local weights file"), ("vgg:/nope.pth", r"needs a local weights file"),
+     ("mdf:", r"name a shipped loss"), ("mdf:nosuch", r"no shipped loss|does not exist")],
+)
+def test_bad_loss_specs(spec, match):
+    with pytest.raises(Exception, match=match):
+        build_loss(spec)
+
+
+def test_vgg_with_local_weights(tmp_path):
+    from safetensors.torch import save_file
+
+    from mdfloss.restoration.vgg import vgg19_features
+
+    net = vgg19_features()
+    save_file({f"features.{k}": v for k, v in net.state_dict().items()}, tmp_path / "vgg.safetensors")
+    loss = build_loss(f"vgg:{tmp_path / 'vgg.safetensors'}")
+    p, t = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    assert loss(p, t).item() > 0 and loss(t, t).item() == 0
+
+
+def test_metrics_conventions():
+    x = torch.rand(1, 3, 20, 20)
+    m = fidelity(x, x, border=4)
+    assert m["psnr_rgb"] == float("inf") and m["ssim_y"] == pytest.approx(1.0)
+    white = torch.ones(1, 3, 2, 2)
+    assert to_y(white)[0, 0, 0, 0].item() == pytest.approx(235 / 255)
+
+
+def test_datasets(tmp_path):
+    folder = need(DATA / "Set5")
+    d = Degradation("sisr", scale=4)
+    tp = TrainPatches(folder, d, patch=48, length=4, seed=1)
+    lq, hq = tp[0]
+    assert lq.shape == (3, 12, 12) and hq.shape == (3, 48, 48)
+    assert torch.equal(tp[0][1], TrainPatches(folder, d, patch=48, length=4, seed=1)[0][1])
+    name, lq, hq = EvalPairs(folder, d)[0]
+    assert hq.shape[-1] % 4 == 0 and lq.shape[-1] * 4 == hq.shape[-1]
+    with pytest.raises(Exception, match=r"holds no images"):
+        TrainPatches(tmp_path, d, 48, 4)
+    with pytest.raises(Exception, match=r"neither a folder nor a named set"):
+        resolve_set("Nope")
+
+
+def _preset(task="sisr", **kw):
+    return replace(restorer_preset(task, "smoke"), train_set=str(need(DATA / "Set5")), val_set=str(DATA / "Set5"), **kw)
+
+
+def test_train_resume_equals_uninterrupted(tmp_path):
+    p = _preset(iterations=6)
+    full = train_restorer("sisr", "l1", tmp_path / "full", p, progress=False, checkpoint_every=2)
+    assert train_restorer("sisr", "l1", tmp_path / "part", p, progress=False, checkpoint_every=2, stop_after=3) is None
+    part = train_restorer("sisr", "l1", tmp_path / "part", p, progress=False, checkpoint_every=2, resume=True)
+    a = torch.load(full, weights_only=True)["model"]
+    b = torch.load(part, weights_only=True)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(OutputPathError, match=r"already exists"):
+        train_restorer("sisr", "l1", tmp_path / "full", p, progress=False)
+
+
+def test_fine_tune_from_checkpoint(tmp_path):
+    p = _preset("denoise", iterations=2)
+    base = train_restorer("denoise", "l1", tmp_path / "base", p, progress=False)
+    tuned = train_restorer("denoise", "l1+0.1*mdf:denoise@pyramid", tmp_path / "ft", p, init=base, progress=False)
+    assert tuned.is_file()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_process_ddp_equals_one_process(tmp_path):
+    """2 gloo processes with the global batch split give the one-process weights (EDSR, no BatchNorm)."""
+    set5 = str(need(DATA / "Set5"))
+    common = ["train-restorer", "--task", "sisr", "--loss", "l1", "--preset", "smoke", "--device", "cpu",
+              "--data-root", str(DATA), "--seed", "5"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    one = subprocess.run([sys.executable, "-m", "mdfloss", *common, "--out", str(tmp_path / "one")], env=env,
+                         capture_output=True, text=True)
+    assert one.returncode == 0, one.stderr
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2",
+                          f"--master-port={_free_port()}", "-m", "mdfloss", *common, "--out", str(tmp_path / "two")],
+                         env=env, capture_output=True, text=True)
+    assert two.returncode == 0, two.stderr[-2000:]
+    a = torch.load(tmp_path / "one" / "model.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "two" / "model.pt", weights_only=True)["model"]
+    # Same data and initialisation; only the order of float additions in the gradient average differs.
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=1e-6)
+    assert set5  # the named sets resolve under --data-root
