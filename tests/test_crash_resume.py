@@ -61,3 +61,43 @@ def test_kill_and_resume_matches_uninterrupted(tmp_path, uninterrupted, checkpoi
     for a, b in zip(uninterrupted, resumed):
         for k in a:
             assert torch.equal(a[k], b[k]), k
+
+
+RESTORER = ["train-restorer", "--task", "sisr", "--loss", "l1", "--preset", "smoke", "--iterations", "12",
+            "--checkpoint-every", "2", "--seed", "4", "--device", "cpu"]
+
+
+def _restorer_cmd(out: Path, *extra: str) -> list[str]:
+    from .conftest import DATA, need
+
+    s5 = str(need(DATA / "Set5"))
+    return [sys.executable, "-m", "mdfloss", *RESTORER, "--train-set", s5, "--val-set", s5, "--out", str(out), *extra]
+
+
+@pytest.fixture(scope="module")
+def restorer_uninterrupted(tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("rfull")
+    subprocess.run(_restorer_cmd(out), check=True, env=_env(), capture_output=True)
+    return torch.load(out / "model.pt", weights_only=True)["model"]
+
+
+@pytest.mark.parametrize("checkpoint", [2, 8], ids=["early", "late"])
+def test_kill_restorer_and_resume(tmp_path, restorer_uninterrupted, checkpoint):
+    out = tmp_path / "r"
+    proc = subprocess.Popen(_restorer_cmd(out), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            names = [p.name for p in list_checkpoints(out / "checkpoints")]
+            if names and int(names[0][5:11]) >= checkpoint:
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, "the run finished before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert not (out / "model.pt").exists()
+    done = subprocess.run(_restorer_cmd(out, "--resume"), env=_env(), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    resumed = torch.load(out / "model.pt", weights_only=True)["model"]
+    assert all(torch.equal(restorer_uninterrupted[k], resumed[k]) for k in resumed)

@@ -161,3 +161,30 @@ def test_two_process_ddp_equals_one_process(tmp_path):
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=1e-6)
     assert set5  # the named sets resolve under --data-root
+
+
+def test_evaluate_writes_csv_and_means(tmp_path):
+    from mdfloss.restoration.evaluate import evaluate
+
+    model = train_restorer("jpeg", "l1", tmp_path / "m", _preset("jpeg", iterations=1), progress=False)
+    means = evaluate(model, need(DATA / "Set5"), out_csv=tmp_path / "e.csv", limit=2)
+    lines = (tmp_path / "e.csv").read_text().splitlines()
+    assert lines[0].startswith("image,psnr_rgb") and lines[-1].startswith("MEAN") and len(lines) == 4
+    assert 5 < means["psnr_y"] < 60 and 0 < means["ssim_rgb"] <= 1
+
+
+def test_benchmark_smoke_report(tmp_path):
+    from mdfloss.restoration.benchmark import run_benchmark
+
+    root = tmp_path / "data"
+    root.mkdir()
+    for name in ("BSDS500_train", "CBSD68", "McMaster"):
+        (root / name).symlink_to(need(DATA / "Set5"))
+    report = run_benchmark("denoise", ["l1", "msssim", "mdf:denoise@pyramid"], "smoke", tmp_path / "b",
+                           data_root=root, progress=False)
+    out = tmp_path / "b"
+    for f in ("results.md", "results.csv", "results.json", "crops_CBSD68.png", "bars_psnr_y.png"):
+        assert (out / f).is_file(), f
+    md = (out / "results.md").read_text()
+    assert "## CBSD68" in md and "mdf:denoise@pyramid" in md and "(1)" in md
+    assert set(report["timing"]) == {"l1", "msssim", "mdf:denoise@pyramid"}

@@ -110,6 +110,8 @@ from .restoration import cli as restoration_cli  # noqa: E402
 
 train_cli.register(cli)
 restoration_cli.register(cli)
+restoration_cli.register_evaluate(cli)
+restoration_cli.register_benchmark(cli)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -17,8 +18,22 @@ from PIL import Image, UnidentifiedImageError
 
 from .errors import ImageReadError
 
-#: Images with more pixels are refused (decompression-bomb guard); override per call.
+#: Images with more pixels are refused (decompression-bomb guard); override per call
+#: with ``max_pixels`` or for the command line with the environment variable MDFLOSS_MAX_PIXELS.
 DEFAULT_MAX_PIXELS = 64_000_000
+
+
+def _default_max_pixels() -> int:
+    env = os.environ.get("MDFLOSS_MAX_PIXELS")
+    if env is None:
+        return DEFAULT_MAX_PIXELS
+    try:
+        value = int(env)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ImageReadError(f"MDFLOSS_MAX_PIXELS: expected a positive integer, got {env!r}")
+    return value
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
 
@@ -45,7 +60,7 @@ def _to_array(im: Image.Image) -> np.ndarray:
     return np.asarray(im, dtype=np.float32) / 255.0
 
 
-def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, argument: str = "image") -> torch.Tensor:
+def read_image(path: str | Path, *, max_pixels: int | None = None, argument: str = "image") -> torch.Tensor:
     """Read an image file as a float tensor (1, 3, H, W) in [0, 1].
 
     Raises:
@@ -53,6 +68,7 @@ def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, argume
             truncated, or larger than ``max_pixels``.
     """
     path = Path(path)
+    max_pixels = _default_max_pixels() if max_pixels is None else max_pixels
     if not path.exists():
         raise ImageReadError(f"{argument}: file '{path}' does not exist")
     if path.is_dir():
@@ -67,7 +83,7 @@ def read_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, argume
                 if w * h > max_pixels:
                     raise ImageReadError(
                         f"{argument}: '{path}' has {w}x{h} = {w * h} pixels, more than the limit of "
-                        f"{max_pixels}; raise max_pixels if the file is trusted"
+                        f"{max_pixels}; raise max_pixels (or MDFLOSS_MAX_PIXELS) if the file is trusted"
                     )
                 im.load()
                 arr = _to_array(im)

@@ -21,18 +21,67 @@ def register(cli: click.Group) -> None:
     @click.option("--iterations", type=int, default=None, help="Override the preset's iterations.")
     @click.option("--batch", type=int, default=None, help="Override the preset's global batch.")
     @click.option("--data-root", type=click.Path(file_okay=False), default=None, help="Folder of the named sets.")
+    @click.option("--train-set", default=None, help="Named set or folder to train on [BSDS500_train].")
+    @click.option("--val-set", default=None, help="Named set or folder to validate on.")
     @click.option("--checkpoint-every", type=int, default=100, show_default=True)
     def train_restorer_cmd(task, loss_spec, preset, out_dir, init, resume, force, seed, device, iterations, batch,
-                           data_root, checkpoint_every):
+                           data_root, train_set, val_set, checkpoint_every):
         """Train a restoration network with any loss (runs under torchrun for DDP)."""
         from pathlib import Path
 
         from .presets import restorer_preset
         from .train import train_restorer
 
-        p = restorer_preset(task, preset, iterations=iterations, batch=batch)
+        p = restorer_preset(task, preset, iterations=iterations, batch=batch, train_set=train_set, val_set=val_set)
         path = train_restorer(task, loss_spec, out_dir, p, init=init, resume=resume, force=force, seed=seed,
                               device=device, data_root=Path(data_root) if data_root else None,
                               checkpoint_every=checkpoint_every)
         if path is not None:
             click.echo(f"wrote {path}")
+
+
+def register_evaluate(cli: click.Group) -> None:
+    @cli.command()
+    @click.option("--model", "model_path", required=True, type=click.Path(), help="model.pt from train-restorer.")
+    @click.option("--set", "set_name", required=True, help="Named set (Set5, BSD100, ...) or a folder.")
+    @click.option("--task", type=click.Choice(TASKS), default=None, help="Check the model was trained for this task.")
+    @click.option("--out", "out_csv", type=click.Path(dir_okay=False), default=None, help="CSV: a row per image, then the means.")
+    @click.option("--data-root", type=click.Path(file_okay=False), default=None)
+    @click.option("--limit", type=int, default=None, help="Only the first N images.")
+    def evaluate_cmd(model_path, set_name, task, out_csv, data_root, limit):
+        """PSNR and SSIM (RGB and Y, BasicSR border crop) of a trained network on a set."""
+        from pathlib import Path
+
+        from ..errors import InvalidInputError
+        from .evaluate import evaluate, load_restorer
+
+        if task is not None and load_restorer(model_path)[1]["task"] != task:
+            raise InvalidInputError(f"--task: the model was trained for {load_restorer(model_path)[1]['task']!r}, not {task!r}")
+        means = evaluate(model_path, set_name, out_csv=out_csv, data_root=Path(data_root) if data_root else None,
+                         limit=limit)
+        for k, v in means.items():
+            click.echo(f"{k:>9}: {v:.4f}")
+
+
+def register_benchmark(cli: click.Group) -> None:
+    @cli.command()
+    @click.option("--task", type=click.Choice(TASKS), required=True)
+    @click.option("--losses", default="l1,l2,ssim,msssim", show_default=True, help="Comma-separated loss specs.")
+    @click.option("--preset", type=click.Choice(["smoke", "cpu", "gpu"]), default="smoke", show_default=True)
+    @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
+    @click.option("--from-scratch", is_flag=True, help="Train each loss from scratch instead of fine-tuning.")
+    @click.option("--seed", type=int, default=0, show_default=True)
+    @click.option("--data-root", type=click.Path(file_okay=False), default=None)
+    def benchmark(task, losses, preset, out_dir, from_scratch, seed, data_root):
+        """Pretrain with L1, fine-tune with each loss, evaluate, and write a report."""
+        from pathlib import Path
+
+        from .benchmark import run_benchmark
+        from .losses import build_loss
+
+        specs = [s.strip() for s in losses.split(",") if s.strip()]
+        for s in specs:
+            build_loss(s)  # refuse a bad spec before hours of training
+        run_benchmark(task, specs, preset, out_dir, from_scratch=from_scratch, seed=seed,
+                      data_root=Path(data_root) if data_root else None)
+        click.echo(f"wrote {Path(out_dir) / 'results.md'}")

@@ -131,10 +131,17 @@ def train_restorer(
     if world > 1 and dev.type == "cuda":
         model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
     opt = torch.optim.Adam(model.parameters(), lr=preset.lr, betas=(0.9, 0.99))
+    # Read the data before anything is written, so a bad set leaves no output behind.
+    train_set = TrainPatches(resolve_set(preset.train_set, data_root), degradation, preset.patch,
+                             length=preset.iterations * preset.batch, seed=seed)
+    val = EvalPairs(resolve_set(preset.val_set, data_root), degradation, seed=seed) if preset.val_images else None
     start = 0
     work = out_dir / "checkpoints"
     if rank == 0:
-        work.mkdir(parents=True, exist_ok=True)
+        try:
+            work.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputPathError(f"out: cannot create '{out_dir}' ({exc.strerror})") from None
     if resume:
         payload, _ = load_latest(work)
         if payload is not None:
@@ -142,14 +149,11 @@ def train_restorer(
             opt.load_state_dict(payload["opt"])
             start = payload["iteration"]
     net: torch.nn.Module = DistributedDataParallel(model) if world > 1 else model
-    train_set = TrainPatches(resolve_set(preset.train_set, data_root), degradation, preset.patch,
-                             length=preset.iterations * preset.batch, seed=seed)
     sampler = _ResumableSampler(train_set, num_replicas=world, rank=rank, shuffle=False, drop_last=True,
                                 skip=start * (preset.batch // world))
     # Item i of the dataset is drawn from its own seed, so the order of items fixes the batches:
     # rank r of step s takes items s*B + r + k*world, and the ranks together take s*B .. s*B+B-1.
     loader = DataLoader(train_set, batch_size=preset.batch // world, sampler=sampler, num_workers=0)
-    val = EvalPairs(resolve_set(preset.val_set, data_root), degradation, seed=seed) if preset.val_images else None
     log = open(out_dir / "metrics.jsonl", "a", encoding="utf-8") if rank == 0 else None
     show = rank == 0 and (progress if progress is not None else os.isatty(2))
     bar = tqdm(total=preset.iterations, initial=start, disable=not show, desc=f"{task} {loss}", unit="it")

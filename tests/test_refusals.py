@@ -1,0 +1,112 @@
+"""A table of refusals through the command line: exit 2, one short line on stderr, no traceback,
+and no output file left behind."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from .conftest import DATA, REFERENCE
+
+
+def _png(path: Path, size=(64, 64), mode="RGB") -> Path:
+    arr = np.random.default_rng(0).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+    Image.fromarray(arr).convert(mode).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("refusals")
+    good = _png(d / "good.png")
+    raw = good.read_bytes()
+    (d / "truncated.png").write_bytes(raw[: len(raw) // 2])
+    buf = io.BytesIO()
+    Image.open(good).save(buf, format="JPEG")
+    (d / "truncated.jpg").write_bytes(buf.getvalue()[:300])
+    (d / "corrupt.png").write_bytes(raw[:40] + b"\x00" * 200 + raw[240:])
+    (d / "empty.png").write_bytes(b"")
+    (d / "text.png").write_text("this is not a PNG")
+    (d / "folder.png").mkdir()
+    (d / "noimages").mkdir()
+    (d / "noimages" / "readme.txt").write_text("x")
+    _png(d / "tiny.png", (20, 16))
+    _png(d / "other_size.png", (48, 64))
+    _png(d / "big.png", (200, 200))
+    loss = Path(__file__).resolve().parents[1] / "src" / "mdfloss" / "assets" / "published_jpeg.safetensors"
+    (d / "truncated.safetensors").write_bytes(loss.read_bytes()[:5000])
+    (d / "nometa.safetensors").write_bytes(loss.read_bytes()[:8] + b"{}")
+    import torch
+
+    torch.save({"x": torch.zeros(1)}, d / "pickled.safetensors")
+    (d / "exists.safetensors").write_bytes(b"keep me")
+    return {p.name: p for p in d.iterdir()} | {"dir": d}
+
+
+# (name, argv with {placeholders}, expected fragment of the message, output that must not appear)
+CASES = [
+    ("compare missing file", ["compare", "{dir}/nope.png", "{good.png}"], "does not exist", None),
+    ("compare zero-byte file", ["compare", "{empty.png}", "{good.png}"], "empty (0 bytes)", None),
+    ("compare text named .png", ["compare", "{text.png}", "{good.png}"], "not a readable image", None),
+    ("compare truncated png", ["compare", "{truncated.png}", "{good.png}"], "corrupt or truncated", None),
+    ("compare truncated jpeg", ["compare", "{truncated.jpg}", "{good.png}"], "corrupt or truncated", None),
+    ("compare corrupt png", ["compare", "{corrupt.png}", "{good.png}"], "IMAGE_A", None),
+    ("compare directory", ["compare", "{folder.png}", "{good.png}"], "is a directory", None),
+    ("compare size mismatch", ["compare", "{good.png}", "{other_size.png}"], "must have the same size", None),
+    ("compare below receptive field", ["compare", "{tiny.png}", "{tiny.png}", "--mode", "reference"], "receptive field", None),
+    ("compare too small for pyramid", ["compare", "{tiny.png}", "{tiny.png}", "--mode", "pyramid"], "too small for pyramid", None),
+    ("compare unknown loss name", ["compare", "{good.png}", "{good.png}", "--loss", "nosuch"], "does not exist", None),
+    ("compare truncated loss file", ["compare", "{good.png}", "{good.png}", "--loss", "{truncated.safetensors}"], "truncated", None),
+    ("compare loss without metadata", ["compare", "{good.png}", "{good.png}", "--loss", "{nometa.safetensors}"], "no mdfloss metadata", None),
+    ("compare pickled loss file", ["compare", "{good.png}", "{good.png}", "--loss", "{pickled.safetensors}"], "never loads", None),
+    ("compare bad mode", ["compare", "{good.png}", "{good.png}", "--mode", "fast"], "Invalid value for '--mode'", None),
+    ("info truncated", ["info", "{truncated.safetensors}"], "truncated", None),
+    ("info pickle", ["info", "{pickled.safetensors}"], "never loads", None),
+    ("info directory", ["info", "{dir}"], "is not a file", None),
+    ("convert missing", ["convert-reference", "{dir}/nope.pth", "{dir}/c1.safetensors"], "does not exist", "c1.safetensors"),
+    ("convert a safetensors file", ["convert-reference", "{truncated.safetensors}", "{dir}/c2.safetensors"], "", "c2.safetensors"),
+    ("convert onto existing", ["convert-reference", str(REFERENCE / "Ds_JPEG.pth"), "{exists.safetensors}"], "already exists; pass --force", None),
+    ("train unknown task", ["train", "--task", "deblur", "--out", "{dir}/t1.safetensors"], "unknown task 'deblur'", "t1.safetensors"),
+    ("train unknown preset", ["train", "--task", "jpeg", "--preset", "huge", "--out", "{dir}/t2.safetensors"], "Invalid value for '--preset'", "t2.safetensors"),
+    ("train bad quality", ["train", "--task", "jpeg", "--quality", "0", "--out", "{dir}/t3.safetensors"], "quality", "t3.safetensors"),
+    ("train bad sigma", ["train", "--task", "denoise", "--sigma", "abc", "--out", "{dir}/t4.safetensors"], "--sigma", "t4.safetensors"),
+    ("train image too small", ["train", "--task", "jpeg", "--image", "{tiny.png}", "--out", "{dir}/t5.safetensors"], "coarsest size", "t5.safetensors"),
+    ("train unreadable image", ["train", "--task", "jpeg", "--image", "{text.png}", "--out", "{dir}/t6.safetensors"], "not a readable image", "t6.safetensors"),
+    ("train output in missing folder", ["train", "--task", "jpeg", "--out", "{dir}/no/such/t7.safetensors"], "does not exist; create it first", None),
+    ("train output is a folder", ["train", "--task", "jpeg", "--out", "{folder.png}"], "is a directory", None),
+    ("train existing output", ["train", "--task", "jpeg", "--out", "{exists.safetensors}"], "already exists; pass --force", None),
+    ("train cuda without a GPU", ["train", "--task", "jpeg", "--device", "cuda", "--out", "{dir}/t8.safetensors"], "no CUDA device", "t8.safetensors"),
+    ("train bad plug-in", ["train", "--task", "nosuchpkg.mod:fn", "--out", "{dir}/t9.safetensors"], "cannot import module", "t9.safetensors"),
+    ("train bad --param", ["train", "--task", "mdfloss.examples.distortions:gaussian_blur", "--param", "sigma", "--out", "{dir}/t10.safetensors"], "KEY=VALUE", "t10.safetensors"),
+    ("train image over pixel limit", ["train", "--task", "jpeg", "--image", "{big.png}", "--out", "{dir}/t11.safetensors"], "more than the limit", "t11.safetensors"),
+    ("restorer unknown loss", ["train-restorer", "--task", "sisr", "--loss", "l7", "--out", "{dir}/r1"], "unknown loss 'l7'", "r1/model.pt"),
+    ("restorer vgg without weights", ["train-restorer", "--task", "sisr", "--loss", "vgg", "--out", "{dir}/r2"], "needs a local weights file", "r2/model.pt"),
+    ("restorer unknown task", ["train-restorer", "--task", "deblur", "--loss", "l1", "--out", "{dir}/r3"], "Invalid value for '--task'", None),
+    ("restorer folder without images", ["train-restorer", "--task", "denoise", "--loss", "l1", "--train-set", "{noimages}", "--out", "{dir}/r4"], "holds no images", "r4/model.pt"),
+    ("restorer unknown named set", ["train-restorer", "--task", "denoise", "--loss", "l1", "--data-root", "{dir}", "--out", "{dir}/r5"], "neither a folder nor a named set", "r5/model.pt"),
+]
+
+
+@pytest.mark.parametrize("name,argv,fragment,absent", CASES, ids=[c[0] for c in CASES])
+def test_refusal(files, name, argv, fragment, absent):
+    args = [a.format(**{k: str(v) for k, v in files.items()}) for a in argv]
+    env = dict(os.environ, MDFLOSS_MAX_PIXELS="20000", OMP_NUM_THREADS="1")
+    proc = subprocess.run([sys.executable, "-m", "mdfloss", *args], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    err = proc.stderr.strip()
+    assert "Traceback" not in err and fragment in err, err
+    assert len(err.splitlines()) <= 3, err  # click usage errors add a usage line and a hint
+    if absent:
+        assert not (files["dir"] / absent).exists()
+    assert (files["dir"] / "exists.safetensors").read_bytes() == b"keep me"
+
+
+def test_table_is_large_enough():
+    assert len(CASES) >= 30
