@@ -34,14 +34,15 @@ def uninterrupted(tmp_path_factory) -> dict:
     return load_loss_file(out).critics
 
 
-def _kill_when(out: Path, checkpoints: int, timeout: float = 120) -> None:
-    proc = subprocess.Popen(_cmd(out), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    work = out.with_name(out.name + ".work")
+def _kill_when(cmd: list[str], work: Path, checkpoint: int, timeout: float = 120) -> None:
+    """Start ``cmd`` and SIGKILL it once checkpoint number >= ``checkpoint`` exists in ``work``
+    (``checkpoint`` 0: as soon as the run has started its log)."""
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline and proc.poll() is None:
             names = [p.name for p in list_checkpoints(work)]
-            if checkpoints == 0 and (work / "log.jsonl").exists() or names and int(names[0][5:11]) >= checkpoints:
+            if checkpoint == 0 and (work / "log.jsonl").exists() or names and int(names[0][5:11]) >= checkpoint:
                 break
             time.sleep(0.02)
         assert proc.poll() is None, "the run finished before it could be killed"
@@ -53,7 +54,7 @@ def _kill_when(out: Path, checkpoints: int, timeout: float = 120) -> None:
 @pytest.mark.parametrize("checkpoints", [0, 3, 14], ids=["before-first-checkpoint", "mid-scale", "later-scale"])
 def test_kill_and_resume_matches_uninterrupted(tmp_path, uninterrupted, checkpoints):
     out = tmp_path / "run.safetensors"
-    _kill_when(out, checkpoints)
+    _kill_when(_cmd(out), out.with_name(out.name + ".work"), checkpoints)
     assert not out.exists(), "no output may appear before the run has finished"
     proc = subprocess.run(_cmd(out, "--resume"), env=_env(), capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
@@ -84,18 +85,7 @@ def restorer_uninterrupted(tmp_path_factory) -> dict:
 @pytest.mark.parametrize("checkpoint", [2, 8], ids=["early", "late"])
 def test_kill_restorer_and_resume(tmp_path, restorer_uninterrupted, checkpoint):
     out = tmp_path / "r"
-    proc = subprocess.Popen(_restorer_cmd(out), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            names = [p.name for p in list_checkpoints(out / "checkpoints")]
-            if names and int(names[0][5:11]) >= checkpoint:
-                break
-            time.sleep(0.02)
-        assert proc.poll() is None, "the run finished before it could be killed"
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait()
+    _kill_when(_restorer_cmd(out), out / "checkpoints", checkpoint)
     assert not (out / "model.pt").exists()
     done = subprocess.run(_restorer_cmd(out, "--resume"), env=_env(), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

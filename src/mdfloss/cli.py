@@ -120,8 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
+    except click.UsageError as exc:
+        cmd = exc.ctx.command_path if exc.ctx else "mdfloss"
+        click.echo(f"{cmd}: error: {exc.format_message()} (see '{cmd} --help')", err=True)
+        return EXIT_USER_ERROR
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"mdfloss: error: {exc.format_message()}", err=True)
         return EXIT_USER_ERROR
     except MDFError as exc:
         click.echo(f"mdfloss: error: {exc}", err=True)
