@@ -49,8 +49,8 @@ def seconds_per_iteration(config: phase1.Phase1Config, device: torch.device, n: 
         if device.type == "cuda":
             torch.cuda.synchronize()
         out.append((time.perf_counter() - t) / n)
-        phase1.finish_scale(models, done, rec_in, amp)
-        prev = models
+        phase1.finish_scale(models.generator, done, rec_in, amp)
+        prev = (models.generator, models.critic)
     return out
 
 

@@ -59,9 +59,10 @@ class MDFLoss(nn.Module):
             as published; cost grows with the number of critics times the pixels
             (71 GFLOP per 256x256 forward for the published SISR loss).
             ``"pyramid"`` shows critic ``k`` the image resized to the scale it was
-            trained at (``metadata["scale_factors"]``, relative to the finest scale),
-            about 4x cheaper; a scale whose resized image is smaller than the
-            critics' 11-px receptive field is skipped.
+            trained at (``metadata["scale_factors"]``, relative to the finest scale;
+            the input is taken to be at the finest scale), 5x cheaper at 256x256 and
+            11x at 512x512 for the published SISR loss; a scale whose resized image
+            is smaller than the critics' 11-px receptive field is skipped.
         scales: critic indices to use; default ``metadata["default_scales"]`` (the 8
             coarsest for the published SISR loss, as in the paper).
         taps: subset of ``("head", "body", "tail")``; default all three.
@@ -197,8 +198,8 @@ class MDFLoss(nn.Module):
             for i in self._tap_index:
                 total = total + fused.squared_error_mean(fp[i], ft[i], acc)
         if used == 0:
-            smallest = max(self._factors)
-            need = int(-(-RECEPTIVE_FIELD // smallest)) if smallest > 0 else RECEPTIVE_FIELD
+            largest = max(self._factors)
+            need = int(-(-RECEPTIVE_FIELD // largest)) if largest > 0 else RECEPTIVE_FIELD
             raise InvalidInputError(
                 f"prediction: image of {h}x{w} px is too small for pyramid mode: every selected scale "
                 f"would be smaller than {RECEPTIVE_FIELD} px; use images of at least {need} px or mode='reference'"

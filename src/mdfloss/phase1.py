@@ -108,16 +108,16 @@ class ScaleModels:
     opt_d: torch.optim.Optimizer
 
 
-def new_scale(k: int, config: Phase1Config, previous: ScaleModels | None, seed: int,
+def new_scale(k: int, config: Phase1Config, previous: tuple[Generator, Critic] | None, seed: int,
               device: torch.device) -> ScaleModels:
-    """Models and optimisers of scale k; warm start from k-1 while the width is unchanged."""
+    """Models and optimisers of scale k; warm start from (G, D) of k-1 while the width is unchanged."""
     width = config.width(k)
     g, d = Generator(width), Critic(width)
     init_weights(g, derive_generator(seed, "init-g", k))
     init_weights(d, derive_generator(seed, "init-d", k))
-    if previous is not None and previous.critic.width == width:
-        g.load_state_dict(previous.generator.state_dict())
-        d.load_state_dict(previous.critic.state_dict())
+    if previous is not None and previous[1].width == width:
+        g.load_state_dict(previous[0].state_dict())
+        d.load_state_dict(previous[1].state_dict())
     g, d = g.to(device).train(), d.to(device).train()
     opt_g = torch.optim.Adam(g.parameters(), lr=config.lr, betas=config.betas)
     opt_d = torch.optim.Adam(d.parameters(), lr=config.lr, betas=config.betas)
@@ -231,9 +231,10 @@ def train_iteration(k: int, iteration: int, models: ScaleModels, pyr: Pyramid, d
 
 
 @torch.no_grad()
-def finish_scale(models: ScaleModels, done: Finished, rec_in: tuple[torch.Tensor, torch.Tensor],
+def finish_scale(generator: Generator, done: Finished, rec_in: tuple[torch.Tensor, torch.Tensor],
                  amp: float) -> None:
-    g = models.generator.eval()
+    """Freeze a trained generator and record its noise amplitude and reconstruction."""
+    g = generator.eval()
     done.generators.append(g)
     done.noise_amps.append(amp)
     done.recs.append(g(*rec_in))

@@ -203,9 +203,8 @@ def train_loss(
                 g.load_state_dict(fin["generator"])
                 c.load_state_dict(fin["critic"])
                 rec_in = phase1.reconstruction_input(j, pyr, done, distortion, seed)
-                models = phase1.ScaleModels(g.to(dev), c.to(dev).eval(), None, None)  # type: ignore[arg-type]
-                phase1.finish_scale(models, done, rec_in, fin["amp"])
-                critics.append(c.eval())
+                phase1.finish_scale(g.to(dev), done, rec_in, fin["amp"])
+                critics.append(c.to(dev).eval())
             log.write(event="resumed", scale=start_scale, iteration=start_it)
     log.write(event="start", task=task, distortion=distortion.spec, scales=num_scales,
               sizes=[list(r.shape[-2:]) for r in pyr.reals], config=config.to_dict(), seed=seed, device=str(dev))
@@ -216,10 +215,8 @@ def train_loss(
     step_counter = start_scale * (config.iterations + 1) + start_it
     try:
         for k in range(start_scale, num_scales):
-            prev_models = None
-            if k > 0:
-                prev_models = phase1.ScaleModels(done.generators[k - 1], critics[k - 1], None, None)  # type: ignore[arg-type]
-            models = phase1.new_scale(k, config, prev_models, seed, dev)
+            previous = (done.generators[k - 1], critics[k - 1]) if k > 0 else None
+            models = phase1.new_scale(k, config, previous, seed, dev)
             it0 = 0
             if k == start_scale and current is not None:
                 models.generator.load_state_dict(current["generator"])
@@ -247,7 +244,7 @@ def train_loss(
                     bar.close()
                     return None
             bar.close()
-            phase1.finish_scale(models, done, rec_in, amp)
+            phase1.finish_scale(models.generator, done, rec_in, amp)
             critics.append(models.critic.eval())
             step_counter += 1
             save_checkpoint(workdir, step_counter, _payload(fingerprint, k + 1, 0, done, critics, None))
