@@ -93,6 +93,10 @@ CASES = [
     ("restorer unknown loss", ["train-restorer", "--task", "sisr", "--loss", "l7", "--out", "{dir}/r1"], "unknown loss 'l7'", "r1/model.pt"),
     ("restorer vgg without weights", ["train-restorer", "--task", "sisr", "--loss", "vgg", "--out", "{dir}/r2"], "needs a local weights file", "r2/model.pt"),
     ("restorer unknown task", ["train-restorer", "--task", "deblur", "--loss", "l1", "--out", "{dir}/r3"], "Invalid value for '--task'", None),
+    ("evaluate missing model", ["evaluate", "--model", "{dir}/nope.pt", "--set", "Set5"], "does not exist", None),
+    ("evaluate a file that is not a model", ["evaluate", "--model", "{text.png}", "--set", "Set5"], "not a readable model file", None),
+    ("evaluate unknown set", ["evaluate", "--model", "{text.png}", "--set", "Nope"], "model", None),
+    ("benchmark bad loss spec", ["benchmark", "--task", "jpeg", "--losses", "l1,l9", "--out", "{dir}/b1"], "unknown loss 'l9'", "b1/results.md"),
     ("restorer folder without images", ["train-restorer", "--task", "denoise", "--loss", "l1", "--train-set", "{noimages}", "--out", "{dir}/r4"], "holds no images", "r4/model.pt"),
     ("restorer unknown named set", ["train-restorer", "--task", "denoise", "--loss", "l1", "--data-root", "{dir}", "--out", "{dir}/r5"], "neither a folder nor a named set", "r5/model.pt"),
 ]
