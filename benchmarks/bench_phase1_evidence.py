@@ -101,6 +101,24 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     return 10 * math.log10(1.0 / float(((a - b) ** 2).mean()))
 
 
+def centre_crops(files: list[Path], crop: int) -> torch.Tensor:
+    crops = []
+    for f in files:
+        img = read_image(f)
+        h, w = img.shape[-2:]
+        crops.append(img[..., (h - crop) // 2 : (h + crop) // 2, (w - crop) // 2 : (w + crop) // 2])
+    return torch.cat(crops)
+
+
+def starting_noise(target: torch.Tensor, seed: int) -> torch.Tensor:
+    return torch.cat([torch.rand(target[i : i + 1].shape, generator=torch.Generator().manual_seed(seed + i))
+                      for i in range(len(target))])
+
+
+def mean_psnr(x: torch.Tensor, target: torch.Tensor) -> float:
+    return float(np.mean([psnr(x[i : i + 1], target[i : i + 1]) for i in range(len(target))]))
+
+
 def pixel_optimisation(loss: str, mode: str, files: list[Path], crop: int, steps: int, seed: int) -> float:
     """Mean PSNR reached by optimising uniform noise towards each centre crop.
 
@@ -110,21 +128,14 @@ def pixel_optimisation(loss: str, mode: str, files: list[Path], crop: int, steps
     """
     kwargs = dict(mode=mode, check_range=False, reduction="sum")
     fn = MDFLoss.pretrained(loss, **kwargs) if is_pretrained_name(loss) else MDFLoss.from_file(loss, **kwargs)
-    targets = []
-    for f in files:
-        img = read_image(f)
-        h, w = img.shape[-2:]
-        targets.append(img[..., (h - crop) // 2 : (h + crop) // 2, (w - crop) // 2 : (w + crop) // 2])
-    target = torch.cat(targets)
-    x = torch.cat([torch.rand(t.shape, generator=torch.Generator().manual_seed(seed + i)) for i, t in enumerate(targets)])
-    x.requires_grad_(True)
+    target = centre_crops(files, crop)
+    x = starting_noise(target, seed).requires_grad_(True)
     opt = torch.optim.Adam([x], lr=0.1)
     for _ in range(steps):
         opt.zero_grad(set_to_none=True)
         fn(x, target).backward()
         opt.step()
-    out = x.detach().clamp(0, 1)
-    return float(np.mean([psnr(out[i : i + 1], target[i : i + 1]) for i in range(len(files))]))
+    return mean_psnr(x.detach().clamp(0, 1), target)
 
 
 def main() -> None:
@@ -159,8 +170,8 @@ def main() -> None:
             rows.append((t, name, a, ps, time.perf_counter() - t0))
             print(f"  {t:8s} {name:16s} AUC {a[0]:.3f} paired {a[1]:.3f} PSNR " + " ".join(f"{m}={p:.2f}" for m, p in zip(modes, ps)),
                   f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
-    noise_psnr = np.mean([psnr(torch.rand(1, 3, args.crop, args.crop, generator=torch.Generator().manual_seed(args.seed + i)),
-                               read_image(f)[..., :args.crop, :args.crop]) for i, f in enumerate(files)])
+    crops = centre_crops(files, args.crop)
+    noise_psnr = mean_psnr(starting_noise(crops, args.seed), crops)
     print(f"{len(files)} images of {args.data.name}; AUC on {args.patches_per_image} {args.patch}px patches per image; "
           f"pixel optimisation: Adam lr 0.1, {args.steps} steps, {args.crop}px centre crops; "
           f"the starting noise is at {noise_psnr:.2f} dB")
