@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .conftest import DATA, REFERENCE
+from .conftest import REFERENCE
 
 
 def _png(path: Path, size=(64, 64), mode="RGB") -> Path:
