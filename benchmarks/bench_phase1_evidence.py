@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from mdfloss import MDFLoss
-from mdfloss.assets import is_pretrained_name, pretrained_path
+from mdfloss.assets import resolve_loss_path
 from mdfloss.distortions import make_distortion
 from mdfloss.imageio import IMAGE_SUFFIXES, read_image
 from mdfloss.nets import Critic
@@ -64,7 +64,7 @@ def auc(pos: np.ndarray, neg: np.ndarray) -> float:
 
 
 def finest_critic(name_or_path: str) -> tuple[Critic, list[float]]:
-    w = load_loss_file(pretrained_path(name_or_path) if is_pretrained_name(name_or_path) else name_or_path)
+    w = load_loss_file(resolve_loss_path(name_or_path))
     state = w.critics[-1]
     c = Critic(int(state["head.conv.weight"].shape[0]))
     c.load_state_dict(state, strict=False)
@@ -127,7 +127,7 @@ def pixel_optimisation(loss: str, mode: str, files: list[Path], crop: int, steps
     optimising each crop on its own, only faster.
     """
     kwargs = dict(mode=mode, check_range=False, reduction="sum")
-    fn = MDFLoss.pretrained(loss, **kwargs) if is_pretrained_name(loss) else MDFLoss.from_file(loss, **kwargs)
+    fn = MDFLoss.load(loss, **kwargs)
     target = centre_crops(files, crop)
     x = starting_noise(target, seed).requires_grad_(True)
     opt = torch.optim.Adam([x], lr=0.1)
@@ -158,7 +158,7 @@ def main() -> None:
     modes = [m for m in args.modes.split(",") if m]
     rows = []
     for loss in [s for s in args.losses.split(",") if s]:
-        meta = load_loss_file(pretrained_path(loss) if is_pretrained_name(loss) else loss).metadata
+        meta = load_loss_file(resolve_loss_path(loss)).metadata
         task = meta["task"]
         pairs = [(loss, task)]
         if args.published and task in PUBLISHED_FOR:

@@ -8,22 +8,12 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 
 from .errors import MDFError
 
 EXIT_USER_ERROR = 2
-
-
-def _resolve_loss(name_or_file: str, **kwargs):
-    from .assets import is_pretrained_name
-    from .loss import MDFLoss
-
-    if is_pretrained_name(name_or_file):
-        return MDFLoss.pretrained(name_or_file, **kwargs)
-    return MDFLoss.from_file(name_or_file, **kwargs)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,10 +27,10 @@ def cli() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the whole metadata as JSON.")
 def info(file: str, as_json: bool) -> None:
     """Say what a loss file (or shipped loss name) holds."""
-    from .assets import is_pretrained_name, pretrained_path
+    from .assets import resolve_loss_path
     from .weights import load_loss_file
 
-    path = pretrained_path(file) if is_pretrained_name(file) else Path(file)
+    path = resolve_loss_path(file)
     w = load_loss_file(path)
     meta = w.metadata
     if as_json:
@@ -85,7 +75,9 @@ def compare(image_a: str, image_b: str, loss_name: str, mode: str) -> None:
             f"IMAGE_A is {a.shape[-1]}x{a.shape[-2]} but IMAGE_B is {b.shape[-1]}x{b.shape[-2]}; "
             "the images must have the same size"
         )
-    loss = _resolve_loss(loss_name, mode=mode)
+    from .loss import MDFLoss
+
+    loss = MDFLoss.load(loss_name, mode=mode)
     with torch.no_grad():
         value = float(loss(a, b))
     click.echo(f"{value:.6g}")

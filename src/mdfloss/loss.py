@@ -141,6 +141,13 @@ class MDFLoss(nn.Module):
 
         return cls.from_file(pretrained_path(name), **kwargs)
 
+    @classmethod
+    def load(cls, name_or_path: str | Path, **kwargs: Any) -> "MDFLoss":
+        """A shipped loss by name, or a loss file by path."""
+        from .assets import resolve_loss_path
+
+        return cls.from_file(resolve_loss_path(name_or_path), **kwargs)
+
     @property
     def metadata(self) -> dict[str, Any]:
         """The loss file's metadata (task, distortion, architecture, ...)."""
@@ -220,12 +227,7 @@ class MDFLoss(nn.Module):
 
 @functools.lru_cache(maxsize=8)
 def _cached_loss(source: str, mtime: float, kwargs: tuple) -> MDFLoss:
-    from .assets import is_pretrained_name
-
-    d = dict(kwargs)
-    if is_pretrained_name(source):
-        return MDFLoss.pretrained(source, **d)
-    return MDFLoss.from_file(source, **d)
+    return MDFLoss.load(source, **dict(kwargs))
 
 
 def mdf_loss(

@@ -29,6 +29,11 @@ def is_pretrained_name(name: str) -> bool:
     return name in _FILES
 
 
+def resolve_loss_path(name_or_path: str | Path) -> Path:
+    """A shipped loss name's file, or the path itself."""
+    return pretrained_path(str(name_or_path)) if is_pretrained_name(str(name_or_path)) else Path(name_or_path)
+
+
 def pretrained_path(name: str) -> Path:
     if name not in _FILES:
         raise WeightFileError(

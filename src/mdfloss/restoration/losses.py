@@ -67,12 +67,9 @@ class SSIMLoss(_Named):
 class MDFTerm(_Named):
     def __init__(self, name: str, source: str, mode: str) -> None:
         super().__init__(name)
-        from ..assets import is_pretrained_name
         from ..loss import MDFLoss
 
-        kwargs = dict(mode=mode, check_range=False)
-        self.loss = MDFLoss.pretrained(source, **kwargs) if is_pretrained_name(source) else \
-            MDFLoss.from_file(source, **kwargs)
+        self.loss = MDFLoss.load(source, mode=mode, check_range=False)
 
     def forward(self, p, t):
         return self.loss(p, t)
