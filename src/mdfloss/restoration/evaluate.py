@@ -13,7 +13,7 @@ from ..errors import WeightFileError
 from ..fileio import atomic_write_bytes
 from .data import EvalPairs, resolve_set
 from .degradations import Degradation
-from .metrics import fidelity
+from .metrics import crop_border, fidelity, quantize
 from .models import build_model
 
 
@@ -37,8 +37,18 @@ def load_restorer(path: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
 @torch.no_grad()
 def evaluate(model_path: str | Path, set_name: str | Path, *, out_csv: str | Path | None = None,
              data_root: Path | None = None, seed: int = 0, limit: int | None = None,
-             device: str | torch.device = "cpu") -> dict[str, float]:
-    """PSNR/SSIM (RGB and Y, BasicSR border crop) per image; returns the means."""
+             device: str | torch.device = "cpu", perceptual: bool = True,
+             jod_display: str | None = None) -> dict[str, float]:
+    """Metrics per image; returns their means over the set.
+
+    PSNR/SSIM on RGB and Y with BasicSR's border crop and, with ``perceptual``, JOD
+    (ColorVideoVDP on ``jod_display``), FLIP, HaarPSI and MDSI on the same cropped 8-bit
+    images (see :mod:`mdfloss.restoration.perceptual`).
+    """
+    from .perceptual import DEFAULT_JOD_DISPLAY
+    from .perceptual import perceptual as perceptual_metrics
+
+    jod_display = jod_display or DEFAULT_JOD_DISPLAY
     model, record = load_restorer(model_path)
     model = model.to(device)
     deg = Degradation(record["task"], **record["preset"]["degradation"])
@@ -47,7 +57,12 @@ def evaluate(model_path: str | Path, set_name: str | Path, *, out_csv: str | Pat
     for i in range(len(pairs) if limit is None else min(limit, len(pairs))):
         name, lq, hq = pairs[i]
         out = model(lq[None].to(device)).clamp(0, 1).cpu()
-        rows.append({"image": name, **fidelity(out, hq[None], border=deg.factor if deg.factor > 1 else 0)})
+        border = deg.factor if deg.factor > 1 else 0
+        row = {"image": name, **fidelity(out, hq[None], border=border)}
+        if perceptual:
+            row.update(perceptual_metrics(crop_border(quantize(out), border), crop_border(quantize(hq[None]), border),
+                                          jod_display))
+        rows.append(row)
     means = {k: sum(r[k] for r in rows) / len(rows) for k in rows[0] if k != "image"}
     if out_csv is not None:
         buf = io.StringIO()

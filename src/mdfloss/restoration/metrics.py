@@ -24,7 +24,7 @@ def to_y(x: torch.Tensor) -> torch.Tensor:
     return (16.0 + (x * w).sum(dim=1, keepdim=True)) / 255.0
 
 
-def _crop(x: torch.Tensor, border: int) -> torch.Tensor:
+def crop_border(x: torch.Tensor, border: int) -> torch.Tensor:
     return x[..., border : x.shape[-2] - border, border : x.shape[-1] - border] if border else x
 
 
@@ -35,7 +35,7 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def fidelity(pred: torch.Tensor, target: torch.Tensor, border: int = 0) -> dict[str, float]:
     """PSNR/SSIM on RGB and Y for one image pair (1, 3, H, W) in [0, 1]."""
-    p, t = _crop(quantize(pred), border), _crop(quantize(target), border)
+    p, t = crop_border(quantize(pred), border), crop_border(quantize(target), border)
     py, ty = to_y(p), to_y(t)
     return {
         "psnr_rgb": psnr(p, t),
