@@ -7,6 +7,7 @@ Spec grammar: terms joined by ``+``, each ``[weight*]name``:
 ``ssim``, ``msssim``   1 - SSIM / 1 - MS-SSIM (pytorch-msssim, Gaussian window 11, sigma 1.5)
 ``mdf:NAME_OR_FILE``   MDF loss, reference mode; ``mdf:NAME@pyramid`` for pyramid mode
 ``vgg:PATH``           VGG19 relu5_4 feature MSE with weights from a local file (not shipped)
+``lpips:PATH``         LPIPS-VGG with the ``lpips`` package's weights from a local file (not shipped)
 =====================  ================================================================
 
 Example: ``l1+0.1*mdf:jpeg@pyramid``.
@@ -136,9 +137,13 @@ def build_loss(spec: str) -> WeightedSum:
             from .vgg import VGGLoss, load_vgg19
 
             term = VGGLoss(load_vgg19(_weights_file(name, arg or "")), raw.strip())
+        elif name == "lpips":
+            from .lpips import LPIPS, LPIPSLoss
+
+            term = LPIPSLoss(LPIPS.from_file(_weights_file(name, arg or "")), raw.strip())
         else:
             raise InvalidInputError(
-                f"loss: unknown loss {name!r} in {spec!r}; choose from l1, l2, ssim, msssim, mdf:NAME, vgg:PATH"
+                f"loss: unknown loss {name!r} in {spec!r}; choose from l1, l2, ssim, msssim, mdf:NAME, vgg:PATH, lpips:PATH"
             )
         terms.append((w, term))
     return WeightedSum(terms)
