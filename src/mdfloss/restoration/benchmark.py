@@ -15,8 +15,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -27,13 +28,36 @@ from ..imageio import save_image
 from .data import EvalPairs, resolve_set
 from .degradations import Degradation
 from .evaluate import evaluate, load_restorer
+from .perceptual import DEFAULT_JOD_DISPLAY
+from .perceptual import HIGHER_IS_BETTER as PERCEPTUAL_HIGHER_IS_BETTER
 from .presets import restorer_preset
 from .train import train_restorer
 
 EVAL_SETS = {"sisr": ["Set5", "Set14", "BSD100"], "denoise": ["CBSD68", "McMaster"], "jpeg": ["LIVE1", "Classic5"]}
-#: Benchmark presets: restorer preset, fine-tuning iterations, images per evaluation set (None = all).
-BENCH_PRESETS = {"smoke": ("smoke", 3, 2), "cpu": ("cpu", 1000, None), "gpu": ("gpu", 20_000, None)}
-HIGHER_IS_BETTER = {"psnr_rgb": True, "ssim_rgb": True, "psnr_y": True, "ssim_y": True}
+
+
+@dataclass(frozen=True)
+class BenchPreset:
+    """The L1 pretraining preset, then what every loss gets for fine-tuning."""
+
+    base: str  # restorer preset of the L1 pretraining
+    finetune_iterations: int
+    finetune_batch: int
+    finetune_patch: int
+    finetune_lr: float
+    eval_limit: int | None  # images per evaluation set; None = all
+    perceptual: bool = True
+
+
+# cpu: on 2 cores the MDF losses cost 0.3-0.8 s per step at 8 patches of 64 px (reference
+# mode ~2x pyramid mode), the pixel losses under 0.1 s for EDSR and ~0.1 s for DnCNN, so
+# 600 fine-tuning steps for 7 losses, the L1 pretraining and the evaluation fit ~30 minutes.
+BENCH_PRESETS = {
+    "smoke": BenchPreset("smoke", 3, 4, 48, 1e-4, 2),
+    "cpu": BenchPreset("cpu", 600, 8, 64, 1e-4, None),
+    "gpu": BenchPreset("gpu", 20_000, 16, 192, 1e-4, None),
+}
+HIGHER_IS_BETTER = {"psnr_rgb": True, "ssim_rgb": True, "psnr_y": True, "ssim_y": True, **PERCEPTUAL_HIGHER_IS_BETTER}
 
 
 def _safe(name: str) -> str:
@@ -84,35 +108,72 @@ def _crops(models: dict[str, Path], set_path: Path, deg: Degradation, path: Path
     save_image(path, torch.cat(tiles, dim=-1))
 
 
+def expand_loss(spec: str, task: str) -> str:
+    """``mdf`` is the task's own shipped MDF loss (``mdf:TASK``); ``mdf@pyramid`` the same in pyramid mode."""
+    spec = spec.strip()
+    if spec == "mdf" or spec.startswith("mdf@"):
+        return f"mdf:{task}{spec[3:]}"
+    return spec
+
+
+def _train_or_reuse(task: str, loss: str, out_dir: Path, preset, init: Path | None, **kw) -> Path:
+    """A finished run with the same task, loss and preset is reused; an unfinished one resumes."""
+    final = out_dir / "model.pt"
+    if final.exists():
+        record = load_restorer(final)[1]
+        if record["task"] == task and record["loss"] == loss and record["preset"] == preset.to_dict():
+            return final
+        shutil.rmtree(out_dir)  # finished with other settings: its checkpoints and log do not apply
+    return train_restorer(task, loss, out_dir, preset, init=init, resume=True, **kw)
+
+
 def run_benchmark(task: str, losses: list[str], preset: str, out_dir: str | Path, *, from_scratch: bool = False,
-                  seed: int = 0, data_root: Path | None = None, progress: bool | None = None) -> dict:
+                  seed: int = 0, data_root: Path | None = None, progress: bool | None = None,
+                  jod_display: str = DEFAULT_JOD_DISPLAY) -> dict:
+    """Pretrain, fine-tune with each loss, evaluate and write the report; returns its numbers.
+
+    Rerunning into the same ``out_dir`` reuses finished runs and resumes unfinished ones
+    from their checkpoints, so a crash loses at most ``checkpoint_every`` iterations.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    base_name, finetune_its, limit = BENCH_PRESETS[preset]
-    base = restorer_preset(task, base_name)
-    kw = dict(seed=seed, data_root=data_root, progress=progress, force=True)
+    losses = [expand_loss(s, task) for s in losses]
+    bench = BENCH_PRESETS[preset]
+    base = restorer_preset(task, bench.base)
+    kw = dict(seed=seed, data_root=data_root, progress=progress)
     init = None
     if not from_scratch:
-        init = train_restorer(task, "l1", out_dir / "pretrain_l1", base, **kw)
-    tuned = replace(base, iterations=finetune_its if not from_scratch else base.iterations,
-                    val_every=max(1, (finetune_its if not from_scratch else base.iterations) // 4))
+        init = _train_or_reuse(task, "l1", out_dir / "pretrain_l1", base, None, **kw)
+        tuned = replace(base, iterations=bench.finetune_iterations, batch=bench.finetune_batch,
+                        patch=bench.finetune_patch, lr=bench.finetune_lr,
+                        val_every=max(1, bench.finetune_iterations // 4))
+    else:
+        tuned = base
     models, timing = {}, {}
     for loss in losses:
         t0 = time.perf_counter()
-        models[loss] = train_restorer(task, loss, out_dir / f"loss_{_safe(loss)}", tuned, init=init, **kw)
+        models[loss] = _train_or_reuse(task, loss, out_dir / f"loss_{_safe(loss)}", tuned, init, **kw)
         record = load_restorer(models[loss])[1]
-        timing[loss] = {"seconds": time.perf_counter() - t0, "patches_per_s": record["patches_per_s"]}
+        timing[loss] = {"seconds": record["seconds"], "patches_per_s": record["patches_per_s"]}
     deg = Degradation(task, **base.degradation)
     results: dict[str, dict[str, dict[str, float]]] = {}
     for set_name in EVAL_SETS[task]:
         set_path = resolve_set(set_name, data_root)
-        results[set_name] = {loss: evaluate(p, set_path, limit=limit, out_csv=out_dir / f"per_image_{set_name}_{_safe(loss)}.csv",
-                                            seed=seed) for loss, p in models.items()}
+        results[set_name] = {
+            loss: evaluate(p, set_path, limit=bench.eval_limit, seed=seed, perceptual=bench.perceptual,
+                           jod_display=jod_display, out_csv=out_dir / f"per_image_{set_name}_{_safe(loss)}.csv")
+            for loss, p in models.items()
+        }
         _crops(models, set_path, deg, out_dir / f"crops_{set_name}.png")
     metrics = list(next(iter(next(iter(results.values())).values())))
     lines = [f"# Benchmark: {task}, preset {preset}", "",
              f"{'From scratch' if from_scratch else 'Pretrained with L1, then fine-tuned'} for "
-             f"{tuned.iterations} iterations per loss; model {base.model}; patch {base.patch}; batch {base.batch}.", ""]
+             f"{tuned.iterations} iterations per loss (batch {tuned.batch} of {tuned.patch}-px patches, "
+             f"lr {tuned.lr:g}); model {base.model}.",
+             f"JOD: ColorVideoVDP on display '{jod_display}'. Higher is better for "
+             + ", ".join(m for m, h in HIGHER_IS_BETTER.items() if h) + "; lower for "
+             + ", ".join(m for m, h in HIGHER_IS_BETTER.items() if not h) + ". Rank 1 is best.",
+             "s: training wall time of the loss; patches/s: its training throughput.", ""]
     rows = []
     for set_name, per_loss in results.items():
         lines += [f"## {set_name}", "", "| loss | " + " | ".join(f"{m} (rank)" for m in metrics) + " | s | patches/s |",
@@ -129,7 +190,9 @@ def run_benchmark(task: str, losses: list[str], preset: str, out_dir: str | Path
     w.writeheader()
     w.writerows(rows)
     atomic_write_bytes(out_dir / "results.csv", buf.getvalue().encode())
-    report = {"task": task, "preset": preset, "from_scratch": from_scratch, "results": results, "timing": timing}
+    report = {"task": task, "preset": preset, "from_scratch": from_scratch, "jod_display": jod_display,
+              "finetune": tuned.to_dict(), "results": results, "timing": timing,
+              "versions": {"torch": torch.__version__}}
     atomic_write_bytes(out_dir / "results.json", json.dumps(report, indent=2).encode())
     for m in metrics:
         _bar_chart(m, {s: {l: v[m] for l, v in r.items()} for s, r in results.items()}, out_dir / f"bars_{m}.png")

@@ -48,8 +48,11 @@ def register_evaluate(cli: click.Group) -> None:
     @click.option("--out", "out_csv", type=click.Path(dir_okay=False), default=None, help="CSV: a row per image, then the means.")
     @click.option("--data-root", type=click.Path(file_okay=False), default=None)
     @click.option("--limit", type=int, default=None, help="Only the first N images.")
-    def evaluate_cmd(model_path, set_name, task, out_csv, data_root, limit):
-        """PSNR and SSIM (RGB and Y, BasicSR border crop) of a trained network on a set."""
+    @click.option("--jod-display", default="standard_fhd", show_default=True,
+                  help="ColorVideoVDP display model for the JOD metric.")
+    @click.option("--no-perceptual", is_flag=True, help="Only PSNR and SSIM (skip JOD, FLIP, HaarPSI, MDSI).")
+    def evaluate_cmd(model_path, set_name, task, out_csv, data_root, limit, jod_display, no_perceptual):
+        """PSNR/SSIM (RGB and Y, BasicSR border crop), JOD, FLIP, HaarPSI and MDSI of a trained network."""
         from pathlib import Path
 
         from ..errors import InvalidInputError
@@ -57,8 +60,12 @@ def register_evaluate(cli: click.Group) -> None:
 
         if task is not None and load_restorer(model_path)[1]["task"] != task:
             raise InvalidInputError(f"--task: the model was trained for {load_restorer(model_path)[1]['task']!r}, not {task!r}")
+        if not no_perceptual:
+            from .perceptual import _cvvdp
+
+            _cvvdp(jod_display)  # refuse an unknown display before any work
         means = evaluate(model_path, set_name, out_csv=out_csv, data_root=Path(data_root) if data_root else None,
-                         limit=limit)
+                         limit=limit, perceptual=not no_perceptual, jod_display=jod_display)
         for k, v in means.items():
             click.echo(f"{k:>9}: {v:.4f}")
 
@@ -66,22 +73,28 @@ def register_evaluate(cli: click.Group) -> None:
 def register_benchmark(cli: click.Group) -> None:
     @cli.command()
     @click.option("--task", type=click.Choice(TASKS), required=True)
-    @click.option("--losses", default="l1,l2,ssim,msssim", show_default=True, help="Comma-separated loss specs.")
+    @click.option("--losses", default="l1,l2,ssim,msssim,mdf", show_default=True,
+                  help="Comma-separated loss specs; 'mdf' is the task's shipped loss, 'mdf@pyramid' in pyramid mode.")
     @click.option("--preset", type=click.Choice(["smoke", "cpu", "gpu"]), default="smoke", show_default=True)
     @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
     @click.option("--from-scratch", is_flag=True, help="Train each loss from scratch instead of fine-tuning.")
     @click.option("--seed", type=int, default=0, show_default=True)
     @click.option("--data-root", type=click.Path(file_okay=False), default=None)
-    def benchmark(task, losses, preset, out_dir, from_scratch, seed, data_root):
+    @click.option("--jod-display", default="standard_fhd", show_default=True,
+                  help="ColorVideoVDP display model for the JOD metric.")
+    def benchmark(task, losses, preset, out_dir, from_scratch, seed, data_root, jod_display):
         """Pretrain with L1, fine-tune with each loss, evaluate, and write a report."""
         from pathlib import Path
 
-        from .benchmark import run_benchmark
+        from .benchmark import expand_loss, run_benchmark
         from .losses import build_loss
 
-        specs = [s.strip() for s in losses.split(",") if s.strip()]
+        specs = [expand_loss(s, task) for s in losses.split(",") if s.strip()]
         for s in specs:
             build_loss(s)  # refuse a bad spec before hours of training
+        from .perceptual import _cvvdp
+
+        _cvvdp(jod_display)  # refuse an unknown display before hours of training
         run_benchmark(task, specs, preset, out_dir, from_scratch=from_scratch, seed=seed,
-                      data_root=Path(data_root) if data_root else None)
+                      data_root=Path(data_root) if data_root else None, jod_display=jod_display)
         click.echo(f"wrote {Path(out_dir) / 'results.md'}")
