@@ -168,8 +168,10 @@ def test_evaluate_writes_csv_and_means(tmp_path):
     model = train_restorer("jpeg", "l1", tmp_path / "m", _preset("jpeg", iterations=1), progress=False)
     means = evaluate(model, need(DATA / "Set5"), out_csv=tmp_path / "e.csv", limit=2)
     lines = (tmp_path / "e.csv").read_text().splitlines()
-    assert lines[0].startswith("image,psnr_rgb") and lines[-1].startswith("MEAN") and len(lines) == 4
+    assert lines[0] == "image,psnr_rgb,ssim_rgb,psnr_y,ssim_y,jod,flip,haarpsi,mdsi"
+    assert lines[-1].startswith("MEAN") and len(lines) == 4
     assert 5 < means["psnr_y"] < 60 and 0 < means["ssim_rgb"] <= 1
+    assert 0 < means["jod"] < 10 and 0 < means["flip"] < 1 and 0 < means["haarpsi"] < 1 and means["mdsi"] > 0
 
 
 def test_benchmark_smoke_report(tmp_path):
@@ -179,11 +181,18 @@ def test_benchmark_smoke_report(tmp_path):
     root.mkdir()
     for name in ("BSDS500_train", "CBSD68", "McMaster"):
         (root / name).symlink_to(need(DATA / "Set5"))
-    report = run_benchmark("denoise", ["l1", "msssim", "mdf:denoise@pyramid"], "smoke", tmp_path / "b",
+    report = run_benchmark("denoise", ["l1", "msssim", "mdf@pyramid"], "smoke", tmp_path / "b",
                            data_root=root, progress=False)
     out = tmp_path / "b"
-    for f in ("results.md", "results.csv", "results.json", "crops_CBSD68.png", "bars_psnr_y.png"):
+    for f in ("results.md", "results.csv", "results.json", "crops_CBSD68.png", "bars_psnr_y.png", "bars_jod.png",
+              "bars_flip.png"):
         assert (out / f).is_file(), f
     md = (out / "results.md").read_text()
-    assert "## CBSD68" in md and "mdf:denoise@pyramid" in md and "(1)" in md
+    assert "## CBSD68" in md and "mdf:denoise@pyramid" in md and "(1)" in md and "jod (rank)" in md
     assert set(report["timing"]) == {"l1", "msssim", "mdf:denoise@pyramid"}
+    # A rerun into the same folder reuses the finished trainings and reports the same numbers.
+    models = sorted(out.glob("*/model.pt"))
+    stamps = [m.stat().st_mtime_ns for m in models]
+    again = run_benchmark("denoise", ["l1", "msssim", "mdf@pyramid"], "smoke", out, data_root=root, progress=False)
+    assert [m.stat().st_mtime_ns for m in models] == stamps and len(models) == 4
+    assert again["results"] == report["results"]
