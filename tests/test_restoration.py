@@ -196,3 +196,13 @@ def test_benchmark_smoke_report(tmp_path):
     again = run_benchmark("denoise", ["l1", "msssim", "mdf@pyramid"], "smoke", out, data_root=root, progress=False)
     assert [m.stat().st_mtime_ns for m in models] == stamps and len(models) == 4
     assert again["results"] == report["results"]
+
+
+def test_paired_difference_interval():
+    from mdfloss.restoration.benchmark import paired_difference
+
+    mean, half = paired_difference([1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 0.0, 0.0])
+    # d = 1..4: sd = sqrt(5/3); t(0.975, 3 df) = 3.182
+    assert mean == 2.5 and half == pytest.approx(3.18 * (5 / 3) ** 0.5 / 2, rel=1e-6)
+    mean, half = paired_difference([0.5] * 40, [0.25] * 40)
+    assert mean == 0.25 and half == 0.0

@@ -21,10 +21,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from ..fileio import atomic_write_bytes
-from ..imageio import save_image
 from .data import EvalPairs, resolve_set
 from .degradations import Degradation
 from .evaluate import evaluate, load_restorer
@@ -75,6 +74,7 @@ def _bar_chart(metric: str, per_set: dict[str, dict[str, float]], path: Path) ->
     height = pad + sum((len(losses) + 1) * row_h + pad for _ in per_set)
     img = Image.new("RGB", (w, height), "white")
     d = ImageDraw.Draw(img)
+    d.font = ImageFont.load_default(size=12)
     y = pad
     for set_name, vals in per_set.items():
         d.text((4, y), f"{set_name}: {metric}", fill="black")
@@ -94,18 +94,34 @@ def _bar_chart(metric: str, per_set: dict[str, dict[str, float]], path: Path) ->
 
 
 @torch.no_grad()
-def _crops(models: dict[str, Path], set_path: Path, deg: Degradation, path: Path, size: int = 96) -> None:
-    name, lq, hq = EvalPairs(set_path, deg)[0]
+def _crops(models: dict[str, Path], set_path: Path, deg: Degradation, path: Path, size: int = 128) -> None:
+    """Centre crops of the first image: input (nearest-upscaled for SR), each loss's output, ground truth."""
+    _, lq, hq = EvalPairs(set_path, deg)[0]
     h, w = hq.shape[-2:]
+    size = min(size, h, w)
     y, x = (h - size) // 2 // deg.factor * deg.factor, (w - size) // 2 // deg.factor * deg.factor
     sl = (slice(None), slice(y, y + size), slice(x, x + size))
     up = torch.nn.functional.interpolate(lq[None], scale_factor=deg.factor, mode="nearest")[0] if deg.factor > 1 else lq
-    tiles = [up[sl]]
-    for p in models.values():
+    tiles, labels = [up[sl]], ["input"]
+    for loss, p in models.items():
         model, _ = load_restorer(p)
         tiles.append(model(lq[None]).clamp(0, 1)[0][sl])
+        labels.append(loss)
     tiles.append(hq[sl])
-    save_image(path, torch.cat(tiles, dim=-1))
+    labels.append("ground truth")
+    gap, label_h = 4, 18
+    strip = torch.ones(3, size, gap)
+    row = torch.cat([t for tile in tiles for t in (tile, strip)][:-1], dim=-1)
+    img = Image.fromarray((row.permute(1, 2, 0) * 255).round().byte().numpy())
+    canvas = Image.new("RGB", (img.width, img.height + label_h), "white")
+    canvas.paste(img, (0, label_h))
+    d = ImageDraw.Draw(canvas)
+    font = ImageFont.load_default(size=11)
+    for i, label in enumerate(labels):
+        d.text((i * (size + gap) + 2, 3), label[: size // 6], fill="black", font=font)
+    buf = io.BytesIO()
+    canvas.save(buf, format="PNG")
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def expand_loss(spec: str, task: str) -> str:
@@ -114,6 +130,37 @@ def expand_loss(spec: str, task: str) -> str:
     if spec == "mdf" or spec.startswith("mdf@"):
         return f"mdf:{task}{spec[3:]}"
     return spec
+
+
+# Two-sided 95 % quantiles of Student's t by degrees of freedom (beyond 30: the normal's 1.96).
+_T975 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26, 10: 2.23, 12: 2.18,
+         15: 2.13, 20: 2.09, 25: 2.06, 30: 2.04}
+
+
+def paired_difference(a: list[float], b: list[float]) -> tuple[float, float]:
+    """Mean of ``a - b`` over paired images and the half-width of its 95 % confidence interval."""
+    d = [x - y for x, y in zip(a, b)]
+    n = len(d)
+    mean = sum(d) / n
+    if n < 2:
+        return mean, float("nan")
+    sd = (sum((x - mean) ** 2 for x in d) / (n - 1)) ** 0.5
+    t = _T975[max(k for k in _T975 if k <= n - 1)] if n - 1 <= 30 else 1.96
+    return mean, t * sd / n ** 0.5
+
+
+def _per_image(path: Path) -> dict[str, list[float]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if r["image"] != "MEAN"]
+    return {k: [float(r[k]) for r in rows] for k in rows[0] if k != "image"}
+
+
+def _evaluate_cached(model: Path, set_path: Path, out_csv: Path, settings: dict, previous: dict | None,
+                     **kw) -> dict[str, float]:
+    """Evaluate, or read the means back from a CSV written after the model with the same settings."""
+    if (previous == settings and out_csv.is_file() and out_csv.stat().st_mtime_ns >= model.stat().st_mtime_ns):
+        return {k: sum(v) / len(v) for k, v in _per_image(out_csv).items()}
+    return evaluate(model, set_path, out_csv=out_csv, **kw)
 
 
 def _train_or_reuse(task: str, loss: str, out_dir: Path, preset, init: Path | None, **kw) -> Path:
@@ -156,15 +203,22 @@ def run_benchmark(task: str, losses: list[str], preset: str, out_dir: str | Path
         record = load_restorer(models[loss])[1]
         timing[loss] = {"seconds": record["seconds"], "patches_per_s": record["patches_per_s"]}
     deg = Degradation(task, **base.degradation)
+    settings = {"jod_display": jod_display, "limit": bench.eval_limit, "perceptual": bench.perceptual, "seed": seed}
+    marker = out_dir / "eval_settings.json"
+    previous = json.loads(marker.read_text()) if marker.is_file() else None
+    if marker.is_file():
+        marker.unlink()  # until every CSV below is written with the current settings
     results: dict[str, dict[str, dict[str, float]]] = {}
+    csvs = lambda set_name, loss: out_dir / f"per_image_{set_name}_{_safe(loss)}.csv"  # noqa: E731
     for set_name in EVAL_SETS[task]:
         set_path = resolve_set(set_name, data_root)
         results[set_name] = {
-            loss: evaluate(p, set_path, limit=bench.eval_limit, seed=seed, perceptual=bench.perceptual,
-                           jod_display=jod_display, out_csv=out_dir / f"per_image_{set_name}_{_safe(loss)}.csv")
+            loss: _evaluate_cached(p, set_path, csvs(set_name, loss), settings, previous, limit=bench.eval_limit,
+                                   seed=seed, perceptual=bench.perceptual, jod_display=jod_display)
             for loss, p in models.items()
         }
         _crops(models, set_path, deg, out_dir / f"crops_{set_name}.png")
+    atomic_write_bytes(marker, json.dumps(settings).encode())
     metrics = list(next(iter(next(iter(results.values())).values())))
     lines = [f"# Benchmark: {task}, preset {preset}", "",
              f"{'From scratch' if from_scratch else 'Pretrained with L1, then fine-tuned'} for "
@@ -184,6 +238,22 @@ def run_benchmark(task: str, losses: list[str], preset: str, out_dir: str | Path
                          + f" | {timing[loss]['seconds']:.0f} | {timing[loss]['patches_per_s']:.1f} |")
             rows.append({"set": set_name, "loss": loss, **vals, **timing[loss]})
         lines.append("")
+        if len(per_loss) > 1:
+            first = next(iter(per_loss))
+            ref = _per_image(csvs(set_name, first))
+            n = len(next(iter(ref.values())))
+            lines += [f"Paired difference to {first} over the {n} images: mean ± 95 % CI half-width; "
+                      "**bold** where the interval excludes 0 (better or worse).", "",
+                      "| loss | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics)]
+            for loss in list(per_loss)[1:]:
+                other = _per_image(csvs(set_name, loss))
+                cells = []
+                for m in metrics:
+                    mean, half = paired_difference(other[m], ref[m])
+                    cell = f"{mean:+.4f} ± {half:.4f}"
+                    cells.append(f"**{cell}**" if abs(mean) > half else cell)
+                lines.append(f"| {loss} | " + " | ".join(cells) + " |")
+            lines.append("")
     atomic_write_bytes(out_dir / "results.md", "\n".join(lines).encode())
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(rows[0]))
