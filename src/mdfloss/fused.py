@@ -123,7 +123,8 @@ class _SquaredErrorMean(torch.autograd.Function):
         d = a.to(acc) - b.to(acc)
         ctx.save_for_backward(d)
         ctx.dtypes = (a.dtype, b.dtype)
-        return d.square().flatten(1).mean(dim=1)
+        # Reduce over (C, H, W) in place: flatten(1) would copy a channels_last map to NCHW first.
+        return d.square().mean(dim=tuple(range(1, d.ndim)))
 
     @staticmethod
     def backward(ctx, grad):
