@@ -1,0 +1,72 @@
+"""Cost of one fine-tuning step per loss, measured side by side, for the benchmark's `cpu` networks.
+
+A step is the network's forward, the loss, backward and Adam, on a batch of random patches
+(what the `cpu` benchmark preset fine-tunes with: 8 patches of 64 px). Median of
+``--repeats`` steps after a warm-up.
+
+    python benchmarks/bench_restoration_losses.py [--task sisr] [--batch 8] [--patch 64] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+import torch
+
+from mdfloss.restoration.degradations import Degradation
+from mdfloss.restoration.losses import build_loss
+from mdfloss.restoration.models import build_model
+from mdfloss.restoration.presets import restorer_preset
+
+DEFAULT_LOSSES = {
+    "sisr": "l1,l2,ssim,msssim,mdf:sisr,mdf:sisr@pyramid,mdf:published-sisr",
+    "jpeg": "l1,l2,ssim,msssim,mdf:jpeg,mdf:jpeg@pyramid,mdf:published-jpeg",
+    "denoise": "l1,l2,ssim,msssim,mdf:denoise,mdf:denoise@pyramid",
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--task", choices=list(DEFAULT_LOSSES), default="sisr")
+    ap.add_argument("--losses", default=None, help="comma-separated loss specs [the benchmark's for the task]")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--patch", type=int, default=64, help="HR patch size")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    preset = restorer_preset(args.task, "cpu")
+    factor = Degradation(args.task, **preset.degradation).factor
+    g = torch.Generator().manual_seed(0)
+    lq = torch.rand(args.batch, 3, args.patch // factor, args.patch // factor, generator=g)
+    hq = torch.rand(args.batch, 3, args.patch, args.patch, generator=g)
+    rows = []
+    for spec in (args.losses or DEFAULT_LOSSES[args.task]).split(","):
+        torch.manual_seed(0)
+        model = build_model(preset.model, scale=factor)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+        criterion = build_loss(spec)
+        times = []
+        for i in range(args.repeats + 1):
+            t0 = time.perf_counter()
+            value = criterion(model(lq), hq)
+            opt.zero_grad(set_to_none=True)
+            value.backward()
+            opt.step()
+            if i:  # the first step warms up oneDNN's kernels
+                times.append(time.perf_counter() - t0)
+        rows.append((spec, statistics.median(times)))
+    base = rows[0][1]
+    print(f"{args.task}: {preset.model}, batch {args.batch} x {args.patch}-px patches, {args.threads} threads, "
+          f"torch {torch.__version__}\n")
+    print(f"| loss | s / step | patches / s | vs {rows[0][0]} |")
+    print("|---|---|---|---|")
+    for spec, t in rows:
+        print(f"| {spec} | {t:.3f} | {args.batch / t:.1f} | {t / base:.1f}x |")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
