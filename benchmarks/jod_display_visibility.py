@@ -14,13 +14,12 @@ from __future__ import annotations
 import argparse
 import io
 import sys
-from pathlib import Path
 
 import torch
 from PIL import Image, ImageFilter
 
 from mdfloss.restoration.data import resolve_set
-from mdfloss.restoration.perceptual import _cvvdp, jod
+from mdfloss.restoration.perceptual import display_ppd, jod
 
 
 def _to_tensor(img: Image.Image) -> torch.Tensor:
@@ -53,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     refs = [Image.open(p).convert("RGB").crop((0, 0, 256, 256)) for p in paths[: args.images]]
     scores: dict[str, dict[str, float]] = {}
     for display in args.displays:
-        ppd = float(_cvvdp(display).display_geometry.get_ppd())
+        ppd = display_ppd(display)
         key = f"{display} ({ppd:.0f} ppd)"
         sums: dict[str, float] = {}
         for ref in refs:

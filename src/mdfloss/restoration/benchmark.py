@@ -16,7 +16,6 @@ import csv
 import io
 import json
 import shutil
-import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -48,9 +47,9 @@ class BenchPreset:
     perceptual: bool = True
 
 
-# cpu: on 2 cores the MDF losses cost 0.3-0.8 s per step at 8 patches of 64 px (reference
-# mode ~2x pyramid mode), the pixel losses under 0.1 s for EDSR and ~0.1 s for DnCNN, so
-# 600 fine-tuning steps for 7 losses, the L1 pretraining and the evaluation fit ~30 minutes.
+# cpu: on 2 cores a step of 8 patches of 64 px costs 0.3 s with an MDF loss in pyramid mode,
+# 0.65 s in reference mode and about 0.1 s with a pixel loss (benchmarks/bench_restoration_losses.py),
+# so 600 fine-tuning steps for 7 losses, the L1 pretraining and the evaluation take 22-35 minutes.
 BENCH_PRESETS = {
     "smoke": BenchPreset("smoke", 3, 4, 48, 1e-4, 2),
     "cpu": BenchPreset("cpu", 600, 8, 64, 1e-4, None),
@@ -198,7 +197,6 @@ def run_benchmark(task: str, losses: list[str], preset: str, out_dir: str | Path
         tuned = base
     models, timing = {}, {}
     for loss in losses:
-        t0 = time.perf_counter()
         models[loss] = _train_or_reuse(task, loss, out_dir / f"loss_{_safe(loss)}", tuned, init, **kw)
         record = load_restorer(models[loss])[1]
         timing[loss] = {"seconds": record["seconds"], "patches_per_s": record["patches_per_s"]}

@@ -61,9 +61,9 @@ def register_evaluate(cli: click.Group) -> None:
         if task is not None and load_restorer(model_path)[1]["task"] != task:
             raise InvalidInputError(f"--task: the model was trained for {load_restorer(model_path)[1]['task']!r}, not {task!r}")
         if not no_perceptual:
-            from .perceptual import _cvvdp
+            from .perceptual import check_jod_display
 
-            _cvvdp(jod_display)  # refuse an unknown display before any work
+            check_jod_display(jod_display)  # refuse an unknown display before any work
         means = evaluate(model_path, set_name, out_csv=out_csv, data_root=Path(data_root) if data_root else None,
                          limit=limit, perceptual=not no_perceptual, jod_display=jod_display)
         for k, v in means.items():
@@ -92,9 +92,9 @@ def register_benchmark(cli: click.Group) -> None:
         specs = [expand_loss(s, task) for s in losses.split(",") if s.strip()]
         for s in specs:
             build_loss(s)  # refuse a bad spec before hours of training
-        from .perceptual import _cvvdp
+        from .perceptual import check_jod_display
 
-        _cvvdp(jod_display)  # refuse an unknown display before hours of training
+        check_jod_display(jod_display)  # refuse an unknown display before hours of training
         run_benchmark(task, specs, preset, out_dir, from_scratch=from_scratch, seed=seed,
                       data_root=Path(data_root) if data_root else None, jod_display=jod_display)
         click.echo(f"wrote {Path(out_dir) / 'results.md'}")

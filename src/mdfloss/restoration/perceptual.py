@@ -40,6 +40,16 @@ def _cvvdp(display: str):
         ) from None
 
 
+def check_jod_display(display: str) -> None:
+    """Raise InvalidInputError unless ``display`` is a ColorVideoVDP display model."""
+    _cvvdp(display)
+
+
+def display_ppd(display: str) -> float:
+    """Pixels per degree of visual angle of a ColorVideoVDP display model."""
+    return float(_cvvdp(display).display_geometry.get_ppd())
+
+
 def jod(pred: torch.Tensor, target: torch.Tensor, display: str = DEFAULT_JOD_DISPLAY) -> float:
     """ColorVideoVDP quality of ``pred`` against ``target`` on ``display``, in JOD."""
     metric = _cvvdp(display)
