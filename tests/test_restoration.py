@@ -206,3 +206,18 @@ def test_paired_difference_interval():
     assert mean == 2.5 and half == pytest.approx(3.18 * (5 / 3) ** 0.5 / 2, rel=1e-6)
     mean, half = paired_difference([0.5] * 40, [0.25] * 40)
     assert mean == 0.25 and half == 0.0
+
+
+def test_benchmark_retrains_a_run_finished_with_other_settings(tmp_path):
+    from mdfloss.restoration.benchmark import _train_or_reuse
+    from mdfloss.restoration.evaluate import load_restorer
+
+    first = _preset("denoise", iterations=2)
+    path = _train_or_reuse("denoise", "l1", tmp_path / "run", first, None, progress=False)
+    assert _train_or_reuse("denoise", "l1", tmp_path / "run", first, None, progress=False) == path
+    stamp = path.stat().st_mtime_ns
+    second = replace(first, iterations=3)
+    again = _train_or_reuse("denoise", "l1", tmp_path / "run", second, None, progress=False)
+    assert again.stat().st_mtime_ns != stamp and load_restorer(again)[1]["preset"] == second.to_dict()
+    trains = [line for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines() if '"train"' in line]
+    assert len(trains) == 2  # iterations 0 and 2 of the new run only: the old log was removed
