@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .degradations import TASKS
+from .perceptual import DEFAULT_JOD_DISPLAY
 
 
 def register(cli: click.Group) -> None:
@@ -48,7 +49,7 @@ def register_evaluate(cli: click.Group) -> None:
     @click.option("--out", "out_csv", type=click.Path(dir_okay=False), default=None, help="CSV: a row per image, then the means.")
     @click.option("--data-root", type=click.Path(file_okay=False), default=None)
     @click.option("--limit", type=int, default=None, help="Only the first N images.")
-    @click.option("--jod-display", default="standard_fhd", show_default=True,
+    @click.option("--jod-display", default=DEFAULT_JOD_DISPLAY, show_default=True,
                   help="ColorVideoVDP display model for the JOD metric.")
     @click.option("--no-perceptual", is_flag=True, help="Only PSNR and SSIM (skip JOD, FLIP, HaarPSI, MDSI).")
     def evaluate_cmd(model_path, set_name, task, out_csv, data_root, limit, jod_display, no_perceptual):
@@ -58,8 +59,8 @@ def register_evaluate(cli: click.Group) -> None:
         from ..errors import InvalidInputError
         from .evaluate import evaluate, load_restorer
 
-        if task is not None and load_restorer(model_path)[1]["task"] != task:
-            raise InvalidInputError(f"--task: the model was trained for {load_restorer(model_path)[1]['task']!r}, not {task!r}")
+        if task is not None and (trained_for := load_restorer(model_path)[1]["task"]) != task:
+            raise InvalidInputError(f"--task: the model was trained for {trained_for!r}, not {task!r}")
         if not no_perceptual:
             from .perceptual import check_jod_display
 
@@ -80,7 +81,7 @@ def register_benchmark(cli: click.Group) -> None:
     @click.option("--from-scratch", is_flag=True, help="Train each loss from scratch instead of fine-tuning.")
     @click.option("--seed", type=int, default=0, show_default=True)
     @click.option("--data-root", type=click.Path(file_okay=False), default=None)
-    @click.option("--jod-display", default="standard_fhd", show_default=True,
+    @click.option("--jod-display", default=DEFAULT_JOD_DISPLAY, show_default=True,
                   help="ColorVideoVDP display model for the JOD metric.")
     def benchmark(task, losses, preset, out_dir, from_scratch, seed, data_root, jod_display):
         """Pretrain with L1, fine-tune with each loss, evaluate, and write a report."""

@@ -53,15 +53,16 @@ def evaluate(model_path: str | Path, set_name: str | Path, *, out_csv: str | Pat
     model = model.to(device)
     deg = Degradation(record["task"], **record["preset"]["degradation"])
     pairs = EvalPairs(resolve_set(set_name, data_root), deg, seed=seed)
+    border = deg.factor if deg.factor > 1 else 0
     rows = []
     for i in range(len(pairs) if limit is None else min(limit, len(pairs))):
         name, lq, hq = pairs[i]
         out = model(lq[None].to(device)).clamp(0, 1).cpu()
-        border = deg.factor if deg.factor > 1 else 0
-        row = {"image": name, **fidelity(out, hq[None], border=border)}
+        # Every metric sees the same 8-bit, border-cropped pair (quantize is idempotent in fidelity).
+        pred, target = crop_border(quantize(out), border), crop_border(quantize(hq[None]), border)
+        row = {"image": name, **fidelity(pred, target)}
         if perceptual:
-            row.update(perceptual_metrics(crop_border(quantize(out), border), crop_border(quantize(hq[None]), border),
-                                          jod_display))
+            row.update(perceptual_metrics(pred, target, jod_display))
         rows.append(row)
     means = {k: sum(r[k] for r in rows) / len(rows) for k in rows[0] if k != "image"}
     if out_csv is not None:

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ..errors import WeightFileError
+from .vgg import conv_stack, read_state_dict
 
 _CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512]
 _TAPS = (3, 8, 15, 22, 29)  # torchvision vgg16.features indices of relu1_2 .. relu5_3
@@ -29,15 +30,7 @@ _CHANNELS = (64, 128, 256, 512, 512)
 
 
 def vgg16_features() -> nn.Sequential:
-    layers: list[nn.Module] = []
-    cin = 3
-    for v in _CFG:
-        if v == "M":
-            layers.append(nn.MaxPool2d(2))
-        else:
-            layers += [nn.Conv2d(cin, int(v), 3, padding=1), nn.ReLU()]
-            cin = int(v)
-    return nn.Sequential(*layers)
+    return conv_stack(_CFG)
 
 
 class LPIPS(nn.Module):
@@ -60,18 +53,7 @@ class LPIPS(nn.Module):
 
     @classmethod
     def from_file(cls, path: str | Path) -> "LPIPS":
-        path = Path(path)
-        if not path.is_file():
-            raise WeightFileError(f"lpips weights: '{path}' does not exist; give a local LPIPS-VGG weights file")
-        try:
-            if path.suffix == ".safetensors":
-                from safetensors.torch import load_file
-
-                state = load_file(path)
-            else:
-                state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # noqa: BLE001 - any failure is a bad file to the user
-            raise WeightFileError(f"lpips weights: cannot read '{path}' ({exc.__class__.__name__})") from None
+        state = read_state_dict(path, "lpips weights")
         mapped = {}
         for key, value in state.items():
             if m := re.fullmatch(r"net\.slice[1-5]\.(\d+)\.(weight|bias)", key):

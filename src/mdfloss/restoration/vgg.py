@@ -12,11 +12,11 @@ from ..errors import WeightFileError
 _CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512]
 
 
-def vgg19_features(upto_relu5_4: bool = True) -> nn.Sequential:
-    """VGG19's conv stack to relu5_4, with torchvision's layer indices (``features.N``)."""
+def conv_stack(cfg: list) -> nn.Sequential:
+    """A VGG conv stack (3x3 conv + ReLU per number, 2x2 max-pool per "M") with torchvision's layer indices."""
     layers: list[nn.Module] = []
     cin = 3
-    for v in _CFG:
+    for v in cfg:
         if v == "M":
             layers.append(nn.MaxPool2d(2))
         else:
@@ -25,20 +25,29 @@ def vgg19_features(upto_relu5_4: bool = True) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def load_vgg19(path: str | Path) -> nn.Sequential:
-    """Load torchvision-layout weights (``features.N.weight``) from .safetensors or .pth (weights only)."""
+def vgg19_features(upto_relu5_4: bool = True) -> nn.Sequential:
+    """VGG19's conv stack to relu5_4, with torchvision's layer indices (``features.N``)."""
+    return conv_stack(_CFG)
+
+
+def read_state_dict(path: str | Path, what: str) -> dict[str, torch.Tensor]:
+    """Tensors of a local .safetensors or .pth (weights only) file; ``what`` names it in errors."""
     path = Path(path)
     if not path.is_file():
-        raise WeightFileError(f"vgg weights: '{path}' does not exist; give a local VGG19 weights file")
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
+        raise WeightFileError(f"{what}: '{path}' does not exist; give a local {what} file")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
 
-        state = load_file(path)
-    else:
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as exc:  # noqa: BLE001
-            raise WeightFileError(f"vgg weights: cannot read '{path}' ({exc.__class__.__name__})") from None
+            return load_file(path)
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any failure is a bad file to the user
+        raise WeightFileError(f"{what}: cannot read '{path}' ({exc.__class__.__name__})") from None
+
+
+def load_vgg19(path: str | Path) -> nn.Sequential:
+    """Load torchvision-layout weights (``features.N.weight``) from .safetensors or .pth (weights only)."""
+    state = read_state_dict(path, "vgg weights")
     state = {k.removeprefix("features."): v for k, v in state.items() if not k.startswith("classifier")}
     net = vgg19_features()
     missing, unexpected = net.load_state_dict(state, strict=False)
