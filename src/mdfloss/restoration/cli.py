@@ -76,26 +76,37 @@ def register_benchmark(cli: click.Group) -> None:
     @click.option("--task", type=click.Choice(TASKS), required=True)
     @click.option("--losses", default="l1,l2,ssim,msssim,mdf", show_default=True,
                   help="Comma-separated loss specs; 'mdf' is the task's shipped loss, 'mdf@pyramid' in pyramid mode.")
-    @click.option("--preset", type=click.Choice(["smoke", "cpu", "gpu"]), default="smoke", show_default=True)
+    @click.option("--preset", type=click.Choice(["smoke", "screen", "cpu", "gpu"]), default="smoke",
+                  show_default=True, help="screen: a quick sweep on 20 images of one set, labelled as a screen.")
     @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
     @click.option("--from-scratch", is_flag=True, help="Train each loss from scratch instead of fine-tuning.")
     @click.option("--seed", type=int, default=0, show_default=True)
+    @click.option("--seeds", type=int, default=1, show_default=True,
+                  help="Fine-tune each loss with N seeds (SEED, SEED+1, ...) from the same pretrained network.")
+    @click.option("--iterations", type=int, default=None, help="Override the preset's fine-tuning iterations.")
     @click.option("--data-root", type=click.Path(file_okay=False), default=None)
     @click.option("--jod-display", default=DEFAULT_JOD_DISPLAY, show_default=True,
                   help="ColorVideoVDP display model for the JOD metric.")
-    def benchmark(task, losses, preset, out_dir, from_scratch, seed, data_root, jod_display):
+    def benchmark(task, losses, preset, out_dir, from_scratch, seed, seeds, iterations, data_root, jod_display):
         """Pretrain with L1, fine-tune with each loss, evaluate, and write a report."""
         from pathlib import Path
 
         from .benchmark import expand_loss, run_benchmark
         from .losses import build_loss
 
+        from ..errors import InvalidInputError
+
+        if seeds < 1:
+            raise InvalidInputError(f"--seeds: expected a positive number of seeds, got {seeds}")
+        if iterations is not None and iterations < 1:
+            raise InvalidInputError(f"--iterations: expected a positive number of iterations, got {iterations}")
         specs = [expand_loss(s, task) for s in losses.split(",") if s.strip()]
         for s in specs:
             build_loss(s)  # refuse a bad spec before hours of training
         from .perceptual import check_jod_display
 
         check_jod_display(jod_display)  # refuse an unknown display before hours of training
-        run_benchmark(task, specs, preset, out_dir, from_scratch=from_scratch, seed=seed,
+        run_benchmark(task, specs, preset, out_dir, from_scratch=from_scratch, seed=seed, seeds=seeds,
+                      iterations=iterations,
                       data_root=Path(data_root) if data_root else None, jod_display=jod_display)
         click.echo(f"wrote {Path(out_dir) / 'results.md'}")

@@ -5,12 +5,15 @@ Spec grammar: terms joined by ``+``, each ``[weight*]name``:
 =====================  ================================================================
 ``l1``, ``l2``         mean absolute / squared error
 ``ssim``, ``msssim``   1 - SSIM / 1 - MS-SSIM (pytorch-msssim, Gaussian window 11, sigma 1.5)
-``mdf:NAME_OR_FILE``   MDF loss, reference mode; ``mdf:NAME@pyramid`` for pyramid mode
+``mdf:NAME_OR_FILE``   MDF loss, reference mode; options follow, each after ``@``:
+                       ``@pyramid`` (or ``@reference``), ``@finest=N`` (the N finest scales),
+                       ``@scales=A-B`` or ``@scales=A.B.C`` (0 = coarsest), ``@taps=head.body``,
+                       ``@bf16`` (the MDF term under bfloat16 autocast)
 ``vgg:PATH``           VGG19 relu5_4 feature MSE with weights from a local file (not shipped)
 ``lpips:PATH``         LPIPS-VGG with the ``lpips`` package's weights from a local file (not shipped)
 =====================  ================================================================
 
-Example: ``l1+0.1*mdf:jpeg@pyramid``.
+Examples: ``l1+0.1*mdf:jpeg@pyramid``, ``l2+0.05*mdf:sisr@pyramid@finest=2@bf16``.
 """
 
 from __future__ import annotations
@@ -66,14 +69,61 @@ class SSIMLoss(_Named):
 
 
 class MDFTerm(_Named):
-    def __init__(self, name: str, source: str, mode: str) -> None:
+    """An MDF loss with the options of its spec; ``bf16`` runs it under bfloat16 autocast."""
+
+    def __init__(self, name: str, source: str, options: dict) -> None:
         super().__init__(name)
         from ..loss import MDFLoss
 
-        self.loss = MDFLoss.load(source, mode=mode, check_range=False)
+        self.bf16 = options.pop("bf16", False)
+        finest = options.pop("finest", None)
+        self.loss = MDFLoss.load(source, check_range=False, **options)
+        if finest is not None:
+            n = len(self.loss.metadata["scale_factors"])
+            if finest > n:
+                raise InvalidInputError(f"loss {name}: finest={finest} but the loss has {n} scales")
+            self.loss = MDFLoss.load(source, check_range=False, scales=list(range(n - finest, n)), **options)
 
     def forward(self, p, t):
+        if self.bf16:
+            with torch.autocast(p.device.type, dtype=torch.bfloat16):
+                return self.loss(p, t).float()
         return self.loss(p, t)
+
+
+def _int_list(text: str, what: str) -> list[int]:
+    try:
+        if "-" in text:
+            a, b = text.split("-")
+            return list(range(int(a), int(b) + 1))
+        return [int(v) for v in text.split(".")]
+    except ValueError:
+        raise InvalidInputError(f"loss {what}: expected scales as A-B or A.B.C, got {text!r}") from None
+
+
+def parse_mdf_options(term: str, options: list[str]) -> dict:
+    """``["pyramid", "finest=2", "bf16"]`` -> keyword arguments of :class:`MDFTerm`."""
+    out: dict = {}
+    for opt in options:
+        key, sep, value = opt.partition("=")
+        if not sep and key in ("reference", "pyramid"):
+            out["mode"] = key
+        elif not sep and key == "bf16":
+            out["bf16"] = True
+        elif sep and key == "finest" and value.isdigit() and int(value) >= 1:
+            out["finest"] = int(value)
+        elif sep and key == "scales":
+            out["scales"] = _int_list(value, term)
+        elif sep and key == "taps":
+            out["taps"] = value.split(".")
+        else:
+            raise InvalidInputError(
+                f"loss {term}: unknown option {opt!r}; use @pyramid, @reference, @finest=N, @scales=A-B, "
+                "@taps=head.body or @bf16"
+            )
+    if "finest" in out and "scales" in out:
+        raise InvalidInputError(f"loss {term}: give @finest=N or @scales=..., not both")
+    return out
 
 
 def _weights_file(kind: str, path: str) -> Path:
@@ -129,10 +179,10 @@ def build_loss(spec: str) -> WeightedSum:
         elif name in ("ssim", "msssim"):
             term = SSIMLoss(name, multiscale=name == "msssim")
         elif name == "mdf":
-            source, _, mode = (arg or "").partition("@")
+            source, *options = (arg or "").split("@")
             if not source:
                 raise InvalidInputError("loss mdf: name a shipped loss or a file, as 'mdf:jpeg' or 'mdf:path.safetensors'")
-            term = MDFTerm(raw.strip(), source, mode or "reference")
+            term = MDFTerm(raw.strip(), source, parse_mdf_options(raw.strip(), options))
         elif name == "vgg":
             from .vgg import VGGLoss, load_vgg19
 
