@@ -19,10 +19,10 @@ import torch
 from torch import nn
 
 from mdfloss import MDFLoss
-from mdfloss.assets import pretrained_path
-from mdfloss.nets import Critic
-from mdfloss.restoration.vgg import vgg19_features
-from mdfloss.weights import load_loss_file
+from mdfloss.loss.assets import pretrained_path
+from mdfloss.phase1.nets import Critic
+from mdfloss.restoration.losses.vgg import vgg19_features
+from mdfloss.loss.weights import load_loss_file
 
 
 class OriginalMDF(nn.Module):

@@ -26,12 +26,12 @@ import numpy as np
 import torch
 
 from mdfloss import MDFLoss
-from mdfloss.assets import resolve_loss_path
-from mdfloss.distortions import make_distortion
-from mdfloss.imageio import IMAGE_SUFFIXES, read_image
-from mdfloss.nets import Critic
-from mdfloss.pyramid import resize
-from mdfloss.weights import load_loss_file
+from mdfloss.loss.assets import resolve_loss_path
+from mdfloss.phase1.distortions import make_distortion
+from mdfloss.common.imageio import IMAGE_SUFFIXES, read_image
+from mdfloss.phase1.nets import Critic
+from mdfloss.common.resize import resize
+from mdfloss.loss.weights import load_loss_file
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "BSD100"
 PUBLISHED_FOR = {"sisr": "published-sisr", "denoise": "published-sisr", "jpeg": "published-jpeg"}

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import torch
 
-from mdfloss.presets import preset_config
-from mdfloss.trainer import train_loss
+from mdfloss.phase1.presets import preset_config
+from mdfloss.phase1.trainer import train_loss
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gpu_train_shipped import seconds_per_iteration  # noqa: E402
@@ -69,9 +69,9 @@ def main() -> None:
     for name in [s for s in args.estimate.split(",") if s]:
         config = preset_config(name)
         per = seconds_per_iteration(config, torch.device(args.device), n=3)
-        from mdfloss.imageio import read_image
-        from mdfloss.assets import bundled_image_path
-        from mdfloss.phase1 import build_pyramid
+        from mdfloss.common.imageio import read_image
+        from mdfloss.loss.assets import bundled_image_path
+        from mdfloss.phase1.steps import build_pyramid
 
         pyr = build_pyramid(read_image(bundled_image_path()), config, torch.device("cpu"))
         rows = [("x".join(map(str, r.shape[-2:])), config.width(k), s * config.iterations)

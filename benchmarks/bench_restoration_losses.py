@@ -17,7 +17,7 @@ import time
 import torch
 
 from mdfloss.restoration.degradations import Degradation
-from mdfloss.restoration.losses import build_loss
+from mdfloss.restoration.losses.spec import build_loss
 from mdfloss.restoration.models import build_model
 from mdfloss.restoration.presets import restorer_preset
 

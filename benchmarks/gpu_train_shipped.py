@@ -20,11 +20,13 @@ from pathlib import Path
 
 import torch
 
-from mdfloss import phase1
-from mdfloss.assets import bundled_image_path
-from mdfloss.distortions import make_distortion
-from mdfloss.imageio import read_image
-from mdfloss.presets import preset_config
+from mdfloss.phase1 import steps as phase1
+from mdfloss.loss.assets import bundled_image_path
+from mdfloss.phase1.distortions import make_distortion
+from mdfloss.common.imageio import read_image
+from mdfloss.phase1.presets import preset_config
+from mdfloss.phase1.pyramid import build_pyramid
+from mdfloss.common.runs import derive_generator
 
 TASKS = [("sisr", []), ("denoise", ["--sigma", "25"]), ("jpeg", ["--quality", "10"])]
 
@@ -32,20 +34,21 @@ TASKS = [("sisr", []), ("denoise", ["--sigma", "25"]), ("jpeg", ["--quality", "1
 def seconds_per_iteration(config: phase1.Phase1Config, device: torch.device, n: int = 15) -> list[float]:
     """Measured seconds per iteration at each scale (jpeg, the slowest distortion)."""
     img = read_image(bundled_image_path())
-    pyr = phase1.build_pyramid(img, config, device)
+    pyr = build_pyramid(img, config, device)
     dist = make_distortion("jpeg")
-    done = phase1.Finished(z_rec=phase1.randn(pyr.reals[0].shape, phase1.derive_generator(0, "z"), device))
+    done = phase1.Finished(z_rec=phase1.randn(pyr.reals[0].shape, derive_generator(0, "z"), device))
     out, prev = [], None
     for k in range(len(pyr.reals)):
         models = phase1.new_scale(k, config, prev, 0, device)
         rec_in = phase1.reconstruction_input(k, pyr, done, dist, 0)
         amp = phase1.noise_amplitude(k, pyr, done, config)
-        phase1.train_iteration(k, 0, models, pyr, done, rec_in, amp, dist, config, 0, device)
+        run = phase1.ScaleRun(k, models, pyr, done, rec_in, amp, dist, config, 0, device)
+        phase1.train_iteration(run, 0)
         if device.type == "cuda":
             torch.cuda.synchronize()
         t = time.perf_counter()
         for i in range(n):
-            phase1.train_iteration(k, i, models, pyr, done, rec_in, amp, dist, config, 0, device)
+            phase1.train_iteration(run, i)
         if device.type == "cuda":
             torch.cuda.synchronize()
         out.append((time.perf_counter() - t) / n)

@@ -18,7 +18,7 @@ from mdfloss.restoration.benchmark import expand_loss
 from mdfloss.restoration.data import TrainPatches, resolve_set
 from mdfloss.restoration.degradations import Degradation
 from mdfloss.restoration.evaluate import load_restorer
-from mdfloss.restoration.losses import build_loss
+from mdfloss.restoration.losses.spec import build_loss
 
 
 def main() -> None:

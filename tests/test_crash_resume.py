@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from mdfloss import load_loss_file
-from mdfloss.checkpoint import list_checkpoints
+from mdfloss.common.checkpoint import list_checkpoints
 
 # The fast preset's 6 scales, 5 iterations each, a checkpoint every 2 iterations.
 ARGS = ["--task", "jpeg", "--preset", "fast", "--iterations", "5", "--checkpoint-every", "2", "--seed", "11"]

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from mdfloss import MDFError, convert_reference, load_loss_file
-from mdfloss.assets import pretrained_path
-from mdfloss.imageio import read_image
+from mdfloss.loss.assets import pretrained_path
+from mdfloss.common.imageio import read_image
 
 from .conftest import REFERENCE
 

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from mdfloss import ImageReadError
-from mdfloss.imageio import read_image
+from mdfloss.common.imageio import read_image
 
 
 def _rgb(h=20, w=24):

@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from mdfloss import MDFLoss, mdf_loss
-from mdfloss.assets import pretrained_path
-from mdfloss.weights import load_loss_file
+from mdfloss.loss.assets import pretrained_path
+from mdfloss.loss.weights import load_loss_file
 
 MODES = ["reference", "pyramid"]
 
@@ -141,3 +141,40 @@ def test_metadata_exposed():
     meta = MDFLoss.pretrained("published-jpeg").metadata
     assert meta["task"] == "jpeg" and meta["published"] is True and meta["format_version"] == 1
     assert len(meta["architecture"]) == 8
+
+
+@pytest.mark.parametrize("how", ["bf16 input", "fp16 input", "bf16 autocast", "parent .half()",
+                                 "parent .to(bfloat16)"])
+def test_the_loss_never_changes_itself(how):
+    """A low-precision call, or a parent cast, leaves the next float32 call bit-identical."""
+    loss = MDFLoss.pretrained("sisr")
+    x = torch.rand(2, 3, 48, 48, generator=torch.Generator().manual_seed(0))
+    y = torch.rand(2, 3, 48, 48, generator=torch.Generator().manual_seed(1))
+    before = loss(x, y)
+    if how == "bf16 input":
+        loss(x.bfloat16(), y.bfloat16())
+    elif how == "fp16 input":
+        loss(x.half(), y.half())
+    elif how == "bf16 autocast":
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss(x, y)
+    else:
+        parent = torch.nn.Sequential(torch.nn.Conv2d(3, 3, 1), loss)
+        parent.half() if how == "parent .half()" else parent.to(torch.bfloat16)
+    assert all(b.dtype == torch.float32 for b in loss.buffers())
+    after = loss(x, y)
+    assert torch.equal(before, after), (before.item(), after.item())
+
+
+def test_function_form_caches_weights_not_modules():
+    from mdfloss.loss import mdf
+
+    x = torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(0))
+    y = torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(1))
+    mdf._cached_weights.cache_clear()
+    first = mdf_loss(x, y, "sisr")
+    mdf_loss(x.bfloat16(), y.bfloat16(), "sisr")  # would have cast a cached module's buffers before
+    assert torch.equal(mdf_loss(x, y, "sisr"), first)
+    assert torch.equal(first, MDFLoss.pretrained("sisr")(x, y))
+    info = mdf._cached_weights.cache_info()
+    assert info.misses == 1 and info.hits == 2  # the file was read once

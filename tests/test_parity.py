@@ -8,9 +8,9 @@ import torch
 from PIL import Image
 
 from mdfloss import MDFLoss, convert_reference
-from mdfloss.assets import pretrained_path
-from mdfloss.nets import Critic
-from mdfloss.weights import load_loss_file
+from mdfloss.loss.assets import pretrained_path
+from mdfloss.phase1.nets import Critic
+from mdfloss.loss.weights import load_loss_file
 
 from .conftest import REFERENCE, need
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from mdfloss import InvalidInputError, WeightFileError
-from mdfloss.imageio import read_image
-from mdfloss.restoration.losses import build_loss
-from mdfloss.restoration.lpips import _CHANNELS, _TAPS, LPIPS
+from mdfloss.common.imageio import read_image
+from mdfloss.restoration.losses.spec import build_loss
+from mdfloss.restoration.losses.lpips import _CHANNELS, _TAPS, LPIPS
 from mdfloss.restoration.perceptual import HIGHER_IS_BETTER, jod, perceptual
 
 from .conftest import DATA, need

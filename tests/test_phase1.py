@@ -10,10 +10,10 @@ import torch
 from PIL import Image
 
 from mdfloss import InvalidInputError, MDFLoss, OutputPathError, load_loss_file
-from mdfloss.checkpoint import list_checkpoints
-from mdfloss.distortions import make_distortion, register_distortion
-from mdfloss.phase1 import Phase1Config
-from mdfloss.trainer import train_loss
+from mdfloss.common.checkpoint import list_checkpoints
+from mdfloss.phase1.distortions import make_distortion
+from mdfloss.phase1.steps import Phase1Config
+from mdfloss.phase1.trainer import train_loss
 
 TINY = Phase1Config(max_size=40, iterations=6, critic_steps=1, generator_steps=1)
 
@@ -109,8 +109,11 @@ def test_plugin_by_module_path_and_registry(tmp_path):
         calls.append(x.shape)
         return x + 0.05 * torch.randn_like(x)
 
-    register_distortion("my_noise", my_noise)
-    d = make_distortion("my_noise")
+    d = make_distortion("my_noise", plugins={"my_noise": my_noise})
+    with pytest.raises(InvalidInputError, match=r"unknown task 'my_noise'"):
+        make_distortion("my_noise")  # no global registry: a plug-in is known only where it is passed
+    with pytest.raises(InvalidInputError, match=r"'jpeg' is a built-in task"):
+        make_distortion("jpeg", plugins={"jpeg": my_noise})
     x = torch.rand(1, 3, 16, 16)
     # Plug-ins that use torch's global RNG are reproducible through the seeded generator.
     assert torch.equal(d(x, torch.Generator().manual_seed(7)), d(x, torch.Generator().manual_seed(7)))
@@ -173,17 +176,17 @@ def test_existing_work_needs_resume_or_force(tmp_path):
     _train(tmp_path, name="w", stop_after=2)
     with pytest.raises(OutputPathError, match=r"pass --resume to continue it or --force"):
         _train(tmp_path, name="w")
-    with pytest.raises(OutputPathError, match=r"run with other settings"):
+    with pytest.raises(OutputPathError, match=r"--resume: .* was started with seed=0, not 99"):
         _train(tmp_path, name="w", resume=True, seed=99)
 
 
 def test_nan_stops_training_and_keeps_last_good_checkpoint(tmp_path):
     from mdfloss import TrainingDivergedError
 
-    register_distortion("poisoned", lambda x: x * float("nan"))
     out = tmp_path / "nan.safetensors"
     with pytest.raises(TrainingDivergedError, match=r"scale 1, iteration 0: .*NaN or Inf.*last good checkpoint is kept"):
-        train_loss("poisoned", out=out, config=TINY, progress=False, checkpoint_every=2)
+        train_loss("poisoned", out=out, config=TINY, progress=False, checkpoint_every=2,
+                   plugins={"poisoned": lambda x: x * float("nan")})
     assert not out.exists()
     work = tmp_path / "nan.safetensors.work"
     assert list_checkpoints(work), "the checkpoint written after scale 0 must survive"

@@ -42,10 +42,27 @@ def files(tmp_path_factory) -> dict[str, Path]:
     _png(d / "speck.png", (10, 8))
     _png(d / "other_size.png", (48, 64))
     _png(d / "big.png", (200, 200))
-    loss = Path(__file__).resolve().parents[1] / "src" / "mdfloss" / "assets" / "published_jpeg.safetensors"
-    (d / "truncated.safetensors").write_bytes(loss.read_bytes()[:5000])
+    from mdfloss.loss.assets import pretrained_path
+
+    (d / "truncated.safetensors").write_bytes(pretrained_path("published-jpeg").read_bytes()[:5000])
     import torch
     from safetensors.torch import save_file
+
+    from mdfloss.restoration.models import build_model
+    from mdfloss.restoration.presets import restorer_preset
+
+    for task in ("denoise", "jpeg"):  # small, valid restorer files, as train-restorer writes them
+        preset = restorer_preset(task, "smoke")
+        torch.save({"model": build_model(preset.model).state_dict(), "task": task, "loss": "l1",
+                    "preset": preset.to_dict(), "seed": 0}, d / f"{task}_model.pt")
+    # An unfinished restorer run: checkpoints and settings of 'l1', no model.pt.
+    from mdfloss.common.checkpoint import save_checkpoint
+    from mdfloss.common.runs import prepare_workdir
+
+    run = d / "unfinished"
+    prepare_workdir(run, {"task": "denoise", "loss": "l1"}, resume=False, force=False, has_checkpoints=False)
+    (run / "checkpoints").mkdir()
+    save_checkpoint(run / "checkpoints", 2, {"iteration": 2})
 
     save_file({"x": torch.zeros(2)}, d / "nometa.safetensors")
 
@@ -75,7 +92,7 @@ CASES = [
     ("info pickle", ["info", "{pickled.safetensors}"], "never loads", None),
     ("info directory", ["info", "{dir}"], "is not a file", None),
     ("convert missing", ["convert-reference", "{dir}/nope.pth", "{dir}/c1.safetensors"], "does not exist", "c1.safetensors"),
-    ("convert a safetensors file", ["convert-reference", "{truncated.safetensors}", "{dir}/c2.safetensors"], "", "c2.safetensors"),
+    ("convert a safetensors file", ["convert-reference", "{truncated.safetensors}", "{dir}/c2.safetensors"], "corrupt or truncated", "c2.safetensors"),
     ("convert onto existing", ["convert-reference", str(REFERENCE / "Ds_JPEG.pth"), "{exists.safetensors}"], "already exists; pass --force", None),
     ("train unknown task", ["train", "--task", "deblur", "--out", "{dir}/t1.safetensors"], "unknown task 'deblur'", "t1.safetensors"),
     ("train unknown preset", ["train", "--task", "jpeg", "--preset", "huge", "--out", "{dir}/t2.safetensors"], "Invalid value for '--preset'", "t2.safetensors"),
@@ -98,7 +115,19 @@ CASES = [
     ("restorer unknown task", ["train-restorer", "--task", "deblur", "--loss", "l1", "--out", "{dir}/r3"], "Invalid value for '--task'", None),
     ("evaluate missing model", ["evaluate", "--model", "{dir}/nope.pt", "--set", "Set5"], "does not exist", None),
     ("evaluate a file that is not a model", ["evaluate", "--model", "{text.png}", "--set", "Set5"], "not a readable model file", None),
-    ("evaluate unknown set", ["evaluate", "--model", "{text.png}", "--set", "Nope"], "model", None),
+    ("evaluate unknown set", ["evaluate", "--model", "{denoise_model.pt}", "--set", "Nope"], "'Nope' is neither a folder nor a named set", None),
+    ("evaluate model of another task", ["evaluate", "--model", "{jpeg_model.pt}", "--set", "Set5", "--task", "denoise"], "trained for 'jpeg', not 'denoise'", None),
+    ("benchmark zero seeds", ["benchmark", "--task", "jpeg", "--seeds", "0", "--out", "{dir}/b3"], "--seeds: expected a positive number", "b3"),
+    ("benchmark zero iterations", ["benchmark", "--task", "jpeg", "--iterations", "0", "--out", "{dir}/b4"], "--iterations: expected a positive number", "b4"),
+    ("benchmark zero lambda", ["benchmark", "--task", "jpeg", "--losses", "l1,l2+0*mdf", "--out", "{dir}/b5"], "must be a positive finite number", "b5"),
+    ("benchmark infinite lambda", ["benchmark", "--task", "jpeg", "--losses", "l2+1e999*mdf", "--out", "{dir}/b6"], "must be a positive finite number", "b6"),
+    ("benchmark negative lambda", ["benchmark", "--task", "jpeg", "--losses", "l2+-0.1*mdf", "--out", "{dir}/b7"], "cannot parse term", "b7"),
+    ("benchmark unknown mdf option", ["benchmark", "--task", "jpeg", "--losses", "mdf@fastest", "--out", "{dir}/b8"], "unknown option 'fastest'", "b8"),
+    ("restorer init missing", ["train-restorer", "--task", "denoise", "--loss", "l1", "--init", "{dir}/nope.pt", "--out", "{dir}/r6"], "does not exist or is not a file; give the path of a model", "r6"),
+    ("restorer init corrupt", ["train-restorer", "--task", "denoise", "--loss", "l1", "--init", "{text.png}", "--out", "{dir}/r7"], "not a readable model file", "r7"),
+    ("restorer init of another task", ["train-restorer", "--task", "denoise", "--loss", "l1", "--init", "{jpeg_model.pt}", "--out", "{dir}/r8"], "trained for task 'jpeg', not 'denoise'", "r8"),
+    ("restorer resume with another loss", ["train-restorer", "--task", "denoise", "--loss", "l2", "--resume", "--out", "{unfinished}"], 'started with loss="l1", not "l2"', "unfinished/model.pt"),
+    ("restorer folder with checkpoints", ["train-restorer", "--task", "denoise", "--loss", "l1", "--out", "{unfinished}"], "holds checkpoints of an earlier run", "unfinished/model.pt"),
     ("benchmark bad loss spec", ["benchmark", "--task", "jpeg", "--losses", "l1,l9", "--out", "{dir}/b1"], "unknown loss 'l9'", "b1/results.md"),
     ("restorer folder without images", ["train-restorer", "--task", "denoise", "--loss", "l1", "--train-set", "{noimages}", "--out", "{dir}/r4"], "holds no images", "r4/model.pt"),
     ("restorer unknown named set", ["train-restorer", "--task", "denoise", "--loss", "l1", "--data-root", "{dir}", "--out", "{dir}/r5"], "neither a folder nor a named set", "r5/model.pt"),
@@ -119,5 +148,7 @@ def test_refusal(files, name, argv, fragment, absent):
     assert (files["dir"] / "exists.safetensors").read_bytes() == b"keep me"
 
 
-def test_table_is_large_enough():
-    assert len(CASES) >= 30
+def test_every_case_names_what_went_wrong():
+    # An empty fragment would match any message; names must be unique to be selectable.
+    assert all(fragment.strip() for _, _, fragment, _ in CASES)
+    assert len({name for name, *_ in CASES}) == len(CASES)

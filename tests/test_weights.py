@@ -19,8 +19,8 @@ from mdfloss import (
     load_loss_file,
     save_loss_file,
 )
-from mdfloss.assets import pretrained_path
-from mdfloss.weights import FORMAT_VERSION
+from mdfloss.loss.assets import pretrained_path
+from mdfloss.loss.weights import FORMAT_VERSION
 
 from .conftest import REFERENCE, need
 

@@ -1,8 +1,14 @@
-"""mdfloss: train and use task-specific image reconstruction losses (MDF, WACV 2022)."""
+"""mdfloss: train and use task-specific image reconstruction losses (MDF, WACV 2022).
 
-from .assets import available_losses
-from .convert import convert_reference
-from .errors import (
+Packages by capability: :mod:`mdfloss.loss` (the MDF loss and its files),
+:mod:`mdfloss.phase1` (training a loss), :mod:`mdfloss.restoration` (networks trained
+with any loss, evaluation and the benchmark), :mod:`mdfloss.cli` (the command line), all
+on the shared layer :mod:`mdfloss.common`.
+"""
+
+__version__ = "0.1.0"
+
+from mdfloss.common.errors import (  # noqa: E402
     ImageReadError,
     InvalidInputError,
     InvalidTypeError,
@@ -12,13 +18,19 @@ from .errors import (
     UnsafePickleError,
     WeightFileError,
 )
-from .loss import MDFLoss, mdf_loss
-from .weights import LossWeights, load_loss_file, save_loss_file
-
-__version__ = "0.1.0"
+from mdfloss.loss import (  # noqa: E402
+    LossWeights,
+    MDFLoss,
+    available_losses,
+    convert_reference,
+    load_loss_file,
+    mdf_loss,
+    save_loss_file,
+)
+from mdfloss.phase1 import train_loss  # noqa: E402
 
 __all__ = [
     "MDFLoss", "mdf_loss", "LossWeights", "load_loss_file", "save_loss_file", "convert_reference",
-    "available_losses", "MDFError", "InvalidInputError", "InvalidTypeError", "WeightFileError",
+    "available_losses", "train_loss", "MDFError", "InvalidInputError", "InvalidTypeError", "WeightFileError",
     "UnsafePickleError", "ImageReadError", "OutputPathError", "TrainingDivergedError", "__version__",
 ]

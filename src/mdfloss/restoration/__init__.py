@@ -1,1 +1,5 @@
-"""Restoration networks trained with any loss: models, data, loss specs."""
+"""Restoration networks trained with any loss: networks (:mod:`.models`), data
+(:mod:`.data`), degradations (:mod:`.degradations`), losses (:mod:`.losses`), training
+(:mod:`.train`), evaluation and metrics (:mod:`.evaluate`, :mod:`.metrics`,
+:mod:`.perceptual`), and the benchmark: its protocol (:mod:`.benchmark`), statistics
+(:mod:`.stats`) and report (:mod:`.report`)."""

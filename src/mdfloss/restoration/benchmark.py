@@ -21,14 +21,16 @@ import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..errors import InvalidInputError
-from ..fileio import atomic_write_bytes
-from .data import resolve_set
-from .degradations import Degradation
-from .evaluate import evaluate, load_restorer
-from .perceptual import DEFAULT_JOD_DISPLAY
-from .presets import restorer_preset
-from .train import train_restorer
+from mdfloss.common.errors import InvalidInputError
+from mdfloss.common.files import atomic_write_bytes
+from mdfloss.common.runs import recorded_settings
+from mdfloss.restoration.data import resolve_set
+from mdfloss.restoration.degradations import Degradation
+from mdfloss.restoration.evaluate import evaluate, load_restorer
+from mdfloss.restoration.losses import build_loss
+from mdfloss.restoration.perceptual import DEFAULT_JOD_DISPLAY, check_jod_display
+from mdfloss.restoration.presets import restorer_preset
+from mdfloss.restoration.train import train_restorer
 
 EVAL_SETS = {"sisr": ["Set5", "Set14", "BSD100"], "denoise": ["CBSD68", "McMaster"], "jpeg": ["LIVE1", "Classic5"]}
 
@@ -78,18 +80,24 @@ def expand_loss(spec: str, task: str) -> str:
     return "+".join(terms)
 
 
-def _train_or_reuse(task: str, loss: str, out_dir: Path, preset, init: Path | None, **kw) -> Path:
-    """A finished run with the same task, loss and preset is reused; an unfinished one resumes."""
+def _train_or_reuse(task: str, loss: str, out_dir: Path, preset, init: Path | None, *, seed: int, **kw) -> Path:
+    """A finished run with the same task, loss, preset and seed is reused; an unfinished one resumes;
+    a run started with other settings (finished or not) is discarded and trained again."""
     final = out_dir / "model.pt"
+    wanted = {"task": task, "loss": loss, "preset": preset.to_dict(), "seed": seed}
     if final.exists():
         record = load_restorer(final)[1]
-        same = (record["task"], record["loss"], record["preset"], record.get("seed")) == (
-            task, loss, preset.to_dict(), kw.get("seed", 0))
-        if same:
+        if {k: record.get(k) for k in wanted} == _normal(wanted):
             return final
         shutil.rmtree(out_dir)  # finished with other settings: its checkpoints and log do not apply
-    return train_restorer(task, loss, out_dir, preset, init=init, resume=True, **kw)
+    recorded = recorded_settings(out_dir)
+    if recorded is not None and {k: recorded.get(k) for k in wanted} != _normal(wanted):
+        shutil.rmtree(out_dir)
+    return train_restorer(task, loss, out_dir, preset, init=init, resume=True, seed=seed, **kw)
 
+
+def _normal(d: dict) -> dict:
+    return json.loads(json.dumps(d))
 
 
 def run_name(loss: str, seed: int, first_seed: int) -> str:
@@ -173,18 +181,22 @@ def run_benchmark(task: str, losses: list[str], preset: str, out_dir: str | Path
     Rerunning into the same ``out_dir`` reuses finished runs and resumes unfinished ones
     from their checkpoints, so a crash loses at most ``checkpoint_every`` iterations.
     """
-    from .report import write_report
+    from mdfloss.restoration.report import write_report
 
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise InvalidInputError(f"seeds: expected a positive number of seeds, got {seeds!r}")
     if preset not in BENCH_PRESETS:
         raise InvalidInputError(f"preset: expected one of {', '.join(BENCH_PRESETS)}, got {preset!r}")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     losses = [expand_loss(s, task) for s in losses]
+    for spec in losses:
+        build_loss(spec)  # refuse a bad spec before hours of training
     bench = BENCH_PRESETS[preset]
+    if bench.perceptual:
+        check_jod_display(jod_display)  # likewise an unknown display
     base, tuned = _finetune_preset(task, bench, from_scratch, iterations)
     seed_list = [seed + i for i in range(seeds)]
+    out_dir.mkdir(parents=True, exist_ok=True)
     kw = dict(data_root=data_root, progress=progress)
     init = None if from_scratch else _train_or_reuse(task, "l1", out_dir / "pretrain_l1", base, None, seed=seed, **kw)
     models: dict[str, list[Path]] = {}

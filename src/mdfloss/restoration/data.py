@@ -9,9 +9,9 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
-from ..errors import ImageReadError
-from ..imageio import IMAGE_SUFFIXES, read_image
-from .degradations import Degradation
+from mdfloss.common.errors import ImageReadError
+from mdfloss.common.imageio import IMAGE_SUFFIXES, read_image
+from mdfloss.restoration.degradations import Degradation
 
 #: Named evaluation and training sets, read from ../shared/data unless a folder is given.
 NAMED_SETS = ("BSDS500_train", "Set5", "Set14", "BSD100", "CBSD68", "McMaster", "LIVE1", "Classic5", "Set12")

@@ -1,7 +1,7 @@
 """Degradations of the three restoration tasks, reproducible from a seed.
 
 Resize convention: PyTorch's bicubic (a = -0.75) with antialiasing, align_corners=False,
-i.e. ``mdfloss.pyramid.resize``; close to MATLAB's imresize but not bit-identical, so
+i.e. ``mdfloss.common.resize.resize``; close to MATLAB's imresize but not bit-identical, so
 SR numbers are comparable among mdfloss runs, not to papers that used MATLAB.
 The low-resolution image is quantised to 8 bits, as a saved LR image would be.
 """
@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import torch
 
-from ..distortions import gaussian_noise, jpeg
-from ..errors import InvalidInputError
-from ..pyramid import resize
+from mdfloss.phase1.distortions import gaussian_noise, jpeg
+from mdfloss.common.errors import InvalidInputError
+from mdfloss.common.resize import resize
 
 TASKS = ("sisr", "denoise", "jpeg")
 

@@ -2,35 +2,33 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ..errors import WeightFileError
-from ..fileio import atomic_write_bytes
-from .data import EvalPairs, resolve_set
-from .degradations import Degradation
-from .metrics import crop_border, fidelity, quantize
-from .models import build_model
+from mdfloss.common.errors import WeightFileError
+from mdfloss.common.files import write_csv
+from mdfloss.common.runs import load_checked
+from mdfloss.restoration.data import EvalPairs, resolve_set
+from mdfloss.restoration.degradations import Degradation
+from mdfloss.restoration.metrics import crop_border, fidelity, quantize
+from mdfloss.restoration.models import MODEL_KIND, build_model
 
 
-def load_restorer(path: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """A model written by ``train_restorer`` (weights-only checkpoint) and its record."""
-    path = Path(path)
-    if not path.is_file():
-        raise WeightFileError(f"model: '{path}' does not exist or is not a file")
-    try:
-        record = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any failure is a bad file to the user
-        raise WeightFileError(f"model: '{path}' is not a readable model file ({exc.__class__.__name__})") from None
-    if not isinstance(record, dict) or "model" not in record or "preset" not in record:
-        raise WeightFileError(f"model: '{path}' was not written by mdfloss train-restorer")
+def load_restorer(path: str | Path, *, argument: str = "model") -> tuple[torch.nn.Module, dict[str, Any]]:
+    """A model written by ``train_restorer`` (weights-only checkpoint) and its record.
+
+    Raises:
+        WeightFileError: missing, unreadable, or another kind of file (one line for the CLI).
+    """
+    record = load_checked(path, argument=argument, kind=MODEL_KIND, keys=("model", "preset", "task"))
     deg = Degradation(record["task"], **record["preset"]["degradation"])
     model = build_model(record["preset"]["model"], scale=deg.factor)
-    model.load_state_dict(record["model"])
+    try:
+        model.load_state_dict(record["model"])
+    except Exception:  # noqa: BLE001 - the record does not describe these weights
+        raise WeightFileError(f"{argument}: '{path}' is corrupt: its weights do not fit the network it names") from None
     return model.eval(), record
 
 
@@ -45,8 +43,8 @@ def evaluate(model_path: str | Path, set_name: str | Path, *, out_csv: str | Pat
     (ColorVideoVDP on ``jod_display``), FLIP, HaarPSI and MDSI on the same cropped 8-bit
     images (see :mod:`mdfloss.restoration.perceptual`).
     """
-    from .perceptual import DEFAULT_JOD_DISPLAY
-    from .perceptual import perceptual as perceptual_metrics
+    from mdfloss.restoration.perceptual import DEFAULT_JOD_DISPLAY, cvvdp_model
+    from mdfloss.restoration.perceptual import perceptual as perceptual_metrics
 
     jod_display = jod_display or DEFAULT_JOD_DISPLAY
     model, record = load_restorer(model_path)
@@ -54,6 +52,7 @@ def evaluate(model_path: str | Path, set_name: str | Path, *, out_csv: str | Pat
     deg = Degradation(record["task"], **record["preset"]["degradation"])
     pairs = EvalPairs(resolve_set(set_name, data_root), deg, seed=seed)
     border = deg.factor if deg.factor > 1 else 0
+    jod_model = cvvdp_model(jod_display) if perceptual else None
     rows = []
     for i in range(len(pairs) if limit is None else min(limit, len(pairs))):
         name, lq, hq = pairs[i]
@@ -62,14 +61,9 @@ def evaluate(model_path: str | Path, set_name: str | Path, *, out_csv: str | Pat
         pred, target = crop_border(quantize(out), border), crop_border(quantize(hq[None]), border)
         row = {"image": name, **fidelity(pred, target)}
         if perceptual:
-            row.update(perceptual_metrics(pred, target, jod_display))
+            row.update(perceptual_metrics(pred, target, jod_display, jod_model=jod_model))
         rows.append(row)
     means = {k: sum(r[k] for r in rows) / len(rows) for k in rows[0] if k != "image"}
     if out_csv is not None:
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-        w.writerow({"image": "MEAN", **means})
-        atomic_write_bytes(out_csv, buf.getvalue().encode())
+        write_csv(out_csv, rows + [{"image": "MEAN", **means}])
     return means

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import InvalidInputError
+from mdfloss.common.errors import InvalidInputError
 
 
 class _ResBlock(nn.Module):
@@ -103,17 +103,8 @@ class DnCNN(nn.Module):
 
 ARCHS = {"edsr": EDSR, "srresnet": SRResNet, "dncnn": DnCNN}
 
-#: Small presets that train on a CPU, and the papers' sizes.
-MODEL_PRESETS: dict[str, dict[str, Any]] = {
-    "edsr-tiny": {"arch": "edsr", "num_blocks": 4, "channels": 32},
-    "edsr-small": {"arch": "edsr", "num_blocks": 8, "channels": 48},
-    "edsr-baseline": {"arch": "edsr", "num_blocks": 16, "channels": 64},
-    "srresnet-small": {"arch": "srresnet", "num_blocks": 6, "channels": 48},
-    "srresnet": {"arch": "srresnet", "num_blocks": 16, "channels": 64},
-    "dncnn-tiny": {"arch": "dncnn", "depth": 6, "channels": 32},
-    "dncnn-small": {"arch": "dncnn", "depth": 10, "channels": 48},
-    "dncnn": {"arch": "dncnn", "depth": 20, "channels": 64},
-}
+#: How errors name the file that ``train-restorer`` writes.
+MODEL_KIND = "a model written by mdfloss train-restorer (model.pt)"
 
 
 def build_model(spec: dict[str, Any], scale: int = 1) -> nn.Module:

@@ -14,23 +14,35 @@ All take one image pair (1, 3, H, W) in [0, 1], display-encoded (sRGB).
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import logging
 
 import torch
 
-from ..errors import InvalidInputError
+from mdfloss.common.errors import InvalidInputError
 
 DEFAULT_JOD_DISPLAY = "standard_fhd"
 #: For each metric, whether a higher value is better.
 HIGHER_IS_BETTER = {"jod": True, "flip": False, "haarpsi": True, "mdsi": False}
 
 
-@functools.lru_cache(maxsize=4)
-def _cvvdp(display: str):
-    # torch's C++-extension helper logs a CUDA warning when pycvvdp imports it on a CPU machine.
-    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
-    import pycvvdp
+@contextlib.contextmanager
+def _quiet_cpp_extension():
+    # torch's C++-extension helper logs a CUDA warning when pycvvdp imports it on a CPU machine;
+    # silence it for the import only, and put the level back.
+    logger = logging.getLogger("torch.utils.cpp_extension")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def cvvdp_model(display: str):
+    """A ColorVideoVDP metric for ``display`` (built once by each caller that needs it; about a second)."""
+    with _quiet_cpp_extension():
+        import pycvvdp
 
     try:
         return pycvvdp.cvvdp(display_name=display, quiet=True, device=torch.device("cpu"))
@@ -42,17 +54,20 @@ def _cvvdp(display: str):
 
 def check_jod_display(display: str) -> None:
     """Raise InvalidInputError unless ``display`` is a ColorVideoVDP display model."""
-    _cvvdp(display)
+    cvvdp_model(display)
 
 
 def display_ppd(display: str) -> float:
     """Pixels per degree of visual angle of a ColorVideoVDP display model."""
-    return float(_cvvdp(display).display_geometry.get_ppd())
+    return float(cvvdp_model(display).display_geometry.get_ppd())
 
 
-def jod(pred: torch.Tensor, target: torch.Tensor, display: str = DEFAULT_JOD_DISPLAY) -> float:
-    """ColorVideoVDP quality of ``pred`` against ``target`` on ``display``, in JOD."""
-    metric = _cvvdp(display)
+def jod(pred: torch.Tensor, target: torch.Tensor, display: str = DEFAULT_JOD_DISPLAY, *, model=None) -> float:
+    """ColorVideoVDP quality of ``pred`` against ``target`` on ``display``, in JOD.
+
+    ``model``: a :func:`cvvdp_model` to reuse across calls (built for ``display`` when None).
+    """
+    metric = model if model is not None else cvvdp_model(display)
     p, t = (x[0].permute(1, 2, 0).float().cpu().contiguous() for x in (pred, target))
     with torch.no_grad():
         value, _ = metric.predict(p, t, dim_order="HWC")
@@ -68,8 +83,12 @@ def flip(pred: torch.Tensor, target: torch.Tensor) -> float:
     return float(mean_error)
 
 
-def perceptual(pred: torch.Tensor, target: torch.Tensor, jod_display: str = DEFAULT_JOD_DISPLAY) -> dict[str, float]:
-    """JOD, FLIP, HaarPSI and MDSI for one image pair (1, 3, H, W) in [0, 1]."""
+def perceptual(pred: torch.Tensor, target: torch.Tensor, jod_display: str = DEFAULT_JOD_DISPLAY, *,
+               jod_model=None) -> dict[str, float]:
+    """JOD, FLIP, HaarPSI and MDSI for one image pair (1, 3, H, W) in [0, 1].
+
+    ``jod_model``: a :func:`cvvdp_model` for ``jod_display``, to reuse across images.
+    """
     import piq
 
     if pred.dim() != 4 or pred.shape[:2] != (1, 3):
@@ -80,7 +99,7 @@ def perceptual(pred: torch.Tensor, target: torch.Tensor, jod_display: str = DEFA
         )
     pred, target = pred.float().clamp(0, 1), target.float().clamp(0, 1)
     return {
-        "jod": jod(pred, target, jod_display),
+        "jod": jod(pred, target, jod_display, model=jod_model),
         "flip": flip(pred, target),
         "haarpsi": float(piq.haarpsi(pred, target, data_range=1.0)),
         "mdsi": float(piq.mdsi(pred, target, data_range=1.0)),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..errors import InvalidInputError
+from mdfloss.common.errors import InvalidInputError
 
 
 @dataclass(frozen=True)

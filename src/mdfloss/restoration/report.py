@@ -7,8 +7,6 @@ excludes 0; otherwise the report says "no winner".
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from pathlib import Path
@@ -16,32 +14,14 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from ..fileio import atomic_write_bytes
-from .data import EvalPairs
-from .evaluate import load_restorer
-from .perceptual import HIGHER_IS_BETTER as PERCEPTUAL_HIGHER_IS_BETTER
-from .stats import Interval, mean_over, rank, seed_interval, seeded_difference, verdict
+from mdfloss.common.files import atomic_write_bytes, write_csv, write_png
+from mdfloss.restoration.data import EvalPairs
+from mdfloss.restoration.evaluate import load_restorer
+from mdfloss.restoration.perceptual import HIGHER_IS_BETTER as PERCEPTUAL_HIGHER_IS_BETTER
+from mdfloss.restoration.stats import Interval, mean_over, rank, seed_interval, seeded_difference, verdict
 
 HIGHER_IS_BETTER = {"psnr_rgb": True, "ssim_rgb": True, "psnr_y": True, "ssim_y": True, **PERCEPTUAL_HIGHER_IS_BETTER}
 STANDARD_LOSSES = ("l1", "l2", "ssim", "msssim")
-
-
-def _png(fig_or_image, path: Path) -> None:
-    buf = io.BytesIO()
-    if isinstance(fig_or_image, Image.Image):
-        fig_or_image.save(buf, format="PNG")
-    else:
-        fig_or_image.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    atomic_write_bytes(path, buf.getvalue())
-
-
-def write_csv(path: Path, rows: list[dict]) -> None:
-    """Rows of dicts (the first row's keys are the columns), written atomically."""
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(rows[0]))
-    w.writeheader()
-    w.writerows(rows)
-    atomic_write_bytes(path, buf.getvalue().encode())
 
 
 def _reference(losses: list[str]) -> str:
@@ -167,7 +147,7 @@ def plot_differences(runs, set_name: str, path: Path) -> None:
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     fig.suptitle(f"{runs.task}, {set_name}: paired differences with 95 % intervals (seeds {runs.seeds})",
                  fontsize=9)
-    _png(fig, path)
+    write_png(path, fig)
     plt.close(fig)
 
 
@@ -201,7 +181,7 @@ def crops(models: dict[str, Path], set_path: Path, deg, path: Path, size: int = 
         cx, cy = (i % columns) * (side + gap), (i // columns) * (side + label_h + gap)
         canvas.paste(img, (cx, cy + label_h))
         d.text((cx + 2, cy + 2), label[: side // 6], fill="black", font=font)
-    _png(canvas, path)
+    write_png(path, canvas)
 
 
 def write_report(runs, out_dir: Path) -> dict:

@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from ..errors import InvalidInputError
+from mdfloss.common.errors import InvalidInputError
 
 #: Values of one loss: per seed, per image name.
 SeedRuns = Sequence[Mapping[str, float]]

@@ -9,10 +9,11 @@ averaged over ranks. Models with BatchNorm use per-rank batch statistics on CPU
 
 from __future__ import annotations
 
+import io
 import itertools
-import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +24,17 @@ from torch.utils.data import DataLoader
 from torch.utils.data.distributed import DistributedSampler
 from tqdm.auto import tqdm
 
-from ..checkpoint import load_latest, save_checkpoint
-from ..errors import InvalidInputError, OutputPathError
-from ..fileio import atomic_write_bytes
-from ..trainer import resolve_device
-from .data import EvalPairs, TrainPatches, resolve_set
-from .degradations import Degradation
-from .losses import build_loss
-from .metrics import fidelity
-from .models import build_model
-from .presets import RestorerPreset
-
+from mdfloss.common.checkpoint import list_checkpoints, load_latest, save_checkpoint
+from mdfloss.common.device import dist_info, init_distributed, local_device, mean_over_ranks, resolve_device
+from mdfloss.common.errors import InvalidInputError, OutputPathError, WeightFileError
+from mdfloss.common.files import atomic_write_bytes
+from mdfloss.common.runs import JsonlLog, load_checked, prepare_workdir, sha256_file, step_lr
+from mdfloss.restoration.data import EvalPairs, TrainPatches, resolve_set
+from mdfloss.restoration.degradations import Degradation
+from mdfloss.restoration.losses import build_loss
+from mdfloss.restoration.metrics import fidelity
+from mdfloss.restoration.models import MODEL_KIND, build_model
+from mdfloss.restoration.presets import RestorerPreset
 
 class _ResumableSampler(DistributedSampler):
     """DistributedSampler that leaves out the first ``skip`` indices of this rank (a resumed run)."""
@@ -49,31 +50,8 @@ class _ResumableSampler(DistributedSampler):
         return super().__len__() - self.skip
 
 
-def _dist_info() -> tuple[int, int]:
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-def init_distributed(device: torch.device) -> bool:
-    """Join the process group torchrun describes; False when not under torchrun."""
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
-        return False
-    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return True
-
-
-def _mean_over_ranks(values: dict[str, float], device: torch.device) -> dict[str, float]:
-    rank, world = _dist_info()
-    if world == 1:
-        return values
-    t = torch.tensor(list(values.values()), dtype=torch.float64, device=device)
-    dist.all_reduce(t)
-    return dict(zip(values, (t / world).tolist()))
-
-
 def lr_at(preset: RestorerPreset, it: int) -> float:
-    return preset.lr * 0.5 ** sum(it >= f * preset.iterations for f in preset.decay_at)
+    return step_lr(preset.lr, it, preset.iterations, preset.decay_at, 0.5)
 
 
 @torch.no_grad()
@@ -86,6 +64,108 @@ def validate(model: torch.nn.Module, pairs: EvalPairs, count: int, border: int, 
         rows.append(fidelity(out, hq[None], border))
     model.train()
     return {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]}
+
+
+def load_init(model: torch.nn.Module, path: str | Path, task: str) -> None:
+    """Load the weights of ``--init`` into ``model``: a train-restorer model of the same task and network.
+
+    Raises:
+        WeightFileError: missing, unreadable, another kind of file, another task or another network.
+    """
+    record = load_checked(path, argument="init", kind=MODEL_KIND)
+    state = record.get("model", record) if isinstance(record, dict) else record
+    if isinstance(record, dict) and "task" in record and record["task"] != task:
+        raise WeightFileError(f"init: '{path}' was trained for task {record['task']!r}, not {task!r}")
+    try:
+        model.load_state_dict(state)
+    except Exception as exc:  # noqa: BLE001 - a shape or key mismatch is another network
+        first = str(exc).strip().splitlines()[0][:160]
+        raise WeightFileError(f"init: '{path}' holds weights of another network or is {MODEL_KIND[2:]} for "
+                              f"other settings ({first})") from None
+
+
+@dataclass
+class _Run:
+    """A training run's parts, built before anything is written."""
+
+    model: torch.nn.Module
+    opt: torch.optim.Optimizer
+    criterion: torch.nn.Module
+    train_set: TrainPatches
+    val: EvalPairs | None
+    degradation: Degradation
+    dev: torch.device
+    rank: int
+    world: int
+
+
+def _build(task: str, loss: str, preset: RestorerPreset, init, seed: int, dev: torch.device, world: int,
+           rank: int, data_root: Path | None) -> _Run:
+    if preset.batch % world:
+        raise InvalidInputError(f"batch: the global batch {preset.batch} must divide by the {world} processes")
+    degradation = Degradation(task, **preset.degradation)
+    criterion = build_loss(loss).to(dev)
+    with torch.random.fork_rng(devices=[]):  # seeded initialisation without touching the caller's RNG
+        torch.manual_seed(seed)
+        model = build_model(preset.model, scale=degradation.factor)
+    if init is not None:
+        load_init(model, init, task)
+    model = model.to(dev)
+    if world > 1 and dev.type == "cuda":
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    opt = torch.optim.Adam(model.parameters(), lr=preset.lr, betas=(0.9, 0.99))
+    train_set = TrainPatches(resolve_set(preset.train_set, data_root), degradation, preset.patch,
+                             length=preset.iterations * preset.batch, seed=seed)
+    val = EvalPairs(resolve_set(preset.val_set, data_root), degradation, seed=seed) if preset.val_images else None
+    return _Run(model, opt, criterion, train_set, val, degradation, dev, rank, world)
+
+
+def _loader(run: _Run, preset: RestorerPreset, start: int) -> DataLoader:
+    # Item i of the dataset is drawn from its own seed, so the order of items fixes the batches:
+    # rank r of step s takes items s*B + r + k*world, and the ranks together take s*B .. s*B+B-1.
+    sampler = _ResumableSampler(run.train_set, num_replicas=run.world, rank=run.rank, shuffle=False, drop_last=True,
+                                skip=start * (preset.batch // run.world))
+    return DataLoader(run.train_set, batch_size=preset.batch // run.world, sampler=sampler, num_workers=0)
+
+
+def _save_model(run: _Run, final: Path, task: str, loss: str, preset: RestorerPreset, seed: int, seconds: float,
+                seen: int) -> None:
+    buf = io.BytesIO()
+    torch.save({"model": run.model.state_dict(), "task": task, "loss": loss, "preset": preset.to_dict(),
+                "seed": seed, "world_size": run.world, "seconds": seconds, "patches_per_s": seen / seconds}, buf)
+    atomic_write_bytes(final, buf.getvalue())
+
+
+def _loop(run: _Run, preset: RestorerPreset, start: int, work: Path, log: JsonlLog, bar, checkpoint_every: int,
+          stop_after: int | None) -> tuple[bool, int, float]:
+    """Iterations ``start..``; returns (finished, patches seen, seconds)."""
+    net = DistributedDataParallel(run.model) if run.world > 1 else run.model
+    batches = iter(_loader(run, preset, start))
+    t0, seen = time.perf_counter(), 0
+    for it in range(start, preset.iterations):
+        lq, hq = (x.to(run.dev) for x in next(batches))
+        for group in run.opt.param_groups:
+            group["lr"] = lr_at(preset, it)
+        value = run.criterion(net(lq), hq)
+        run.opt.zero_grad(set_to_none=True)
+        value.backward()
+        run.opt.step()
+        seen += preset.batch
+        stats = mean_over_ranks({"loss": value.item()}, run.dev)
+        bar.update(1)
+        bar.set_postfix(loss=f"{stats['loss']:.4f}")
+        if it % 10 == 0 or it == preset.iterations - 1:
+            log.write(event="train", iteration=it, lr=lr_at(preset, it), **stats,
+                      patches_per_s=seen / (time.perf_counter() - t0))
+        if run.val is not None and run.rank == 0 and ((it + 1) % preset.val_every == 0 or it + 1 == preset.iterations):
+            log.write(event="val", iteration=it + 1, set=preset.val_set,
+                      **validate(run.model, run.val, preset.val_images, run.degradation.factor, run.dev))
+        if run.rank == 0 and (it + 1) % checkpoint_every == 0 and it + 1 < preset.iterations:
+            save_checkpoint(work, it + 1, {"model": run.model.state_dict(), "opt": run.opt.state_dict(),
+                                           "iteration": it + 1})
+        if stop_after is not None and it + 1 - start >= stop_after:
+            return False, seen, time.perf_counter() - t0
+    return True, seen, time.perf_counter() - t0
 
 
 def train_restorer(
@@ -106,100 +186,55 @@ def train_restorer(
 ) -> Path | None:
     """Train, checkpoint and write ``out_dir/model.pt`` (weights-only) and ``out_dir/metrics.jsonl``.
 
-    Returns the model path on rank 0 (None on other ranks or when stopped by ``stop_after``).
+    ``out_dir/run.json`` records the settings; ``resume`` with other settings is refused, and a
+    folder holding an earlier run's checkpoints needs ``resume`` or ``force``. A resumed run logs
+    ``{"event": "resumed", "iteration": N}``. Returns the model path on rank 0 (None on other ranks
+    or when stopped by ``stop_after``).
     """
     dev = resolve_device(device)
     joined = init_distributed(dev)
-    rank, world = _dist_info()
-    if dev.type == "cuda":
-        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-        torch.cuda.set_device(dev)
-    if preset.batch % world:
-        raise InvalidInputError(f"batch: the global batch {preset.batch} must divide by the {world} processes")
+    rank, world = dist_info()
+    dev = local_device(dev)
     out_dir = Path(out_dir)
-    final = out_dir / "model.pt"
+    final, work = out_dir / "model.pt", out_dir / "checkpoints"
     if final.exists() and not force and not resume:
         raise OutputPathError(f"out: '{final}' already exists; pass --force to overwrite or --resume")
-    degradation = Degradation(task, **preset.degradation)
-    criterion = build_loss(loss).to(dev)
-    with torch.random.fork_rng(devices=[]):  # seeded initialisation without touching the caller's RNG
-        torch.manual_seed(seed)
-        model = build_model(preset.model, scale=degradation.factor).to(dev)
-    if init is not None:
-        state = torch.load(init, map_location="cpu", weights_only=True)
-        model.load_state_dict(state["model"] if "model" in state else state)
-    if world > 1 and dev.type == "cuda":
-        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    opt = torch.optim.Adam(model.parameters(), lr=preset.lr, betas=(0.9, 0.99))
-    # Read the data before anything is written, so a bad set leaves no output behind.
-    train_set = TrainPatches(resolve_set(preset.train_set, data_root), degradation, preset.patch,
-                             length=preset.iterations * preset.batch, seed=seed)
-    val = EvalPairs(resolve_set(preset.val_set, data_root), degradation, seed=seed) if preset.val_images else None
-    start = 0
-    work = out_dir / "checkpoints"
-    if rank == 0:
-        try:
+    settings = {"task": task, "loss": loss, "preset": preset.to_dict(), "seed": seed,
+                "init_sha256": sha256_file(init) if init is not None and Path(init).is_file() else None}
+    check = dict(resume=resume, force=force, has_checkpoints=bool(list_checkpoints(work)),
+                 clear=[work, out_dir / "metrics.jsonl", final])
+    prepare_workdir(out_dir, settings, write=False, **check)  # refuse before the data is read
+    run = _build(task, loss, preset, init, seed, dev, world, rank, data_root)  # reads the data before any write
+    try:
+        prepare_workdir(out_dir, settings, write=rank == 0, **check)
+        if rank == 0:
             work.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputPathError(f"out: cannot create '{out_dir}' ({exc.strerror})") from None
+    except OSError as exc:
+        raise OutputPathError(f"out: cannot create '{out_dir}' ({exc.strerror})") from None
+    if joined:
+        dist.barrier()  # the other ranks read checkpoints only once rank 0 has checked the folder
+    log = JsonlLog(out_dir / "metrics.jsonl", enabled=rank == 0)
+    start = 0
     if resume:
-        payload, _ = load_latest(work)
+        payload, skipped = load_latest(work)
+        for p in skipped:
+            log.write(event="skipped-corrupt-checkpoint", file=p.name)
         if payload is not None:
-            model.load_state_dict(payload["model"])
-            opt.load_state_dict(payload["opt"])
+            run.model.load_state_dict(payload["model"])
+            run.opt.load_state_dict(payload["opt"])
             start = payload["iteration"]
-    net: torch.nn.Module = DistributedDataParallel(model) if world > 1 else model
-    sampler = _ResumableSampler(train_set, num_replicas=world, rank=rank, shuffle=False, drop_last=True,
-                                skip=start * (preset.batch // world))
-    # Item i of the dataset is drawn from its own seed, so the order of items fixes the batches:
-    # rank r of step s takes items s*B + r + k*world, and the ranks together take s*B .. s*B+B-1.
-    loader = DataLoader(train_set, batch_size=preset.batch // world, sampler=sampler, num_workers=0)
-    log = open(out_dir / "metrics.jsonl", "a", encoding="utf-8") if rank == 0 else None
+            log.write(event="resumed", iteration=start)
     show = rank == 0 and (progress if progress is not None else os.isatty(2))
     bar = tqdm(total=preset.iterations, initial=start, disable=not show, desc=f"{task} {loss}", unit="it")
-    t0, seen = time.perf_counter(), 0
     try:
-        batches = iter(loader)
-        for it in range(start, preset.iterations):
-            lq, hq = next(batches)
-            lq, hq = lq.to(dev), hq.to(dev)
-            for group in opt.param_groups:
-                group["lr"] = lr_at(preset, it)
-            pred = net(lq)
-            value = criterion(pred, hq)
-            opt.zero_grad(set_to_none=True)
-            value.backward()
-            opt.step()
-            seen += preset.batch
-            stats = _mean_over_ranks({"loss": value.item()}, dev)
-            bar.update(1)
-            bar.set_postfix(loss=f"{stats['loss']:.4f}")
-            if log and (it % 10 == 0 or it == preset.iterations - 1):
-                log.write(json.dumps({"event": "train", "iteration": it, "lr": lr_at(preset, it), **stats,
-                                      "patches_per_s": seen / (time.perf_counter() - t0)}) + "\n")
-                log.flush()
-            if val is not None and rank == 0 and ((it + 1) % preset.val_every == 0 or it + 1 == preset.iterations):
-                log.write(json.dumps({"event": "val", "iteration": it + 1, "set": preset.val_set,
-                                      **validate(model, val, preset.val_images, degradation.factor, dev)}) + "\n")
-                log.flush()
-            if rank == 0 and (it + 1) % checkpoint_every == 0 and it + 1 < preset.iterations:
-                save_checkpoint(work, it + 1, {"model": model.state_dict(), "opt": opt.state_dict(), "iteration": it + 1})
-            if stop_after is not None and it + 1 - start >= stop_after:
-                return None
-        if rank == 0:
-            import io
-
-            buf = io.BytesIO()
-            torch.save({"model": model.state_dict(), "task": task, "loss": loss, "preset": preset.to_dict(),
-                        "seed": seed, "world_size": world, "seconds": time.perf_counter() - t0,
-                        "patches_per_s": seen / (time.perf_counter() - t0)}, buf)
-            atomic_write_bytes(final, buf.getvalue())
+        finished, seen, seconds = _loop(run, preset, start, work, log, bar, checkpoint_every, stop_after)
+        if finished and rank == 0:
+            _save_model(run, final, task, loss, preset, seed, seconds, seen)
             return final
         return None
     finally:
         bar.close()
-        if log:
-            log.close()
+        log.close()
         if joined:
             dist.barrier()
             dist.destroy_process_group()

@@ -6,7 +6,7 @@ from typing import Any, Iterable
 
 import torch
 
-from .errors import InvalidInputError, InvalidTypeError
+from mdfloss.common.errors import InvalidInputError, InvalidTypeError
 
 #: Values may leave [0, data_range] by this fraction of data_range before they are refused.
 RANGE_TOLERANCE = 0.01

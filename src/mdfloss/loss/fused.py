@@ -21,9 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .nets import LEAKY_SLOPE
+from mdfloss.loss.critic_layout import CONV_BLOCKS, LEAKY_SLOPE
 
-_BLOCKS = ("head", "body.block1", "body.block2", "body.block3")
 BN_EPS = 1e-5
 _FORMAT = torch.channels_last
 _MIN_CHANNELS = 8
@@ -32,7 +31,7 @@ _MIN_CHANNELS = 8
 def fold_critic(state: dict[str, torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """(weight, bias) of the 5 convs of a critic with BatchNorm folded in (float64 math)."""
     convs = []
-    for name in _BLOCKS:
+    for name in CONV_BLOCKS:
         w = state[f"{name}.conv.weight"].double()
         b = state[f"{name}.conv.bias"].double()
         scale = state[f"{name}.norm.weight"].double() / torch.sqrt(
@@ -141,10 +140,18 @@ def squared_error_mean(a: torch.Tensor, b: torch.Tensor, acc: torch.dtype) -> to
 
 
 class _FrozenModule(nn.Module):
-    """Holds only buffers and never leaves eval mode."""
+    """Holds only float32 buffers and never leaves eval mode."""
 
     def train(self, mode: bool = True) -> "_FrozenModule":
         return super().train(False)
+
+    def _apply(self, fn, recurse: bool = True) -> "_FrozenModule":
+        # Follow device moves only: a parent's .half() or .to(torch.bfloat16) must not round the
+        # weights, since every call casts them to its own compute dtype anyway.
+        for name, buf in self._buffers.items():
+            if buf is not None:
+                self._buffers[name] = buf.to(device=fn(buf).device)
+        return self
 
 
 class SingleCritic(_FrozenModule):

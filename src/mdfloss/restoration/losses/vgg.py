@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..errors import WeightFileError
+from mdfloss.common.errors import WeightFileError
 
 _CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512]
 
@@ -25,7 +25,7 @@ def conv_stack(cfg: list) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def vgg19_features(upto_relu5_4: bool = True) -> nn.Sequential:
+def vgg19_features() -> nn.Sequential:
     """VGG19's conv stack to relu5_4, with torchvision's layer indices (``features.N``)."""
     return conv_stack(_CFG)
 
@@ -59,9 +59,9 @@ def load_vgg19(path: str | Path) -> nn.Sequential:
 class VGGLoss(nn.Module):
     """MSE between VGG19 relu5_4 features of ImageNet-normalised inputs in [0, 1]."""
 
-    def __init__(self, net: nn.Sequential, name: str = "vgg") -> None:
+    def __init__(self, net: nn.Sequential) -> None:
         super().__init__()
-        self.name, self.net = name, net
+        self.net = net
         self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1), persistent=False)
 

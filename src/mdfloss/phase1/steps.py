@@ -1,7 +1,7 @@
 """Phase 1: train a pyramid of generators and critics on one image, for one task.
 
-Pure functions with explicit random generators and devices; the orchestration
-(checkpoints, logs, progress) lives in :mod:`mdfloss.trainer`.
+Pure functions with explicit random generators and devices; the run loop
+(checkpoints, logs, progress) lives in :mod:`mdfloss.phase1.trainer`.
 
 Scale k (0 = coarsest) trains a generator G_k and a critic D_k. G_k receives the
 upsampled output of scale k-1 *passed through the task's distortion* and adds a
@@ -12,17 +12,18 @@ artefacts. Images are in [-1, 1]; distortions see [0, 1].
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from .distortions import Distortion
-from .errors import TrainingDivergedError
-from .nets import Critic, Generator, init_weights
-from .pyramid import pyramid_factors, resize, scale_size
+from mdfloss.common.errors import TrainingDivergedError
+from mdfloss.common.resize import resize
+from mdfloss.common.runs import derive_generator, step_lr
+from mdfloss.phase1.distortions import Distortion
+from mdfloss.phase1.nets import Critic, Generator, init_weights
+from mdfloss.phase1.pyramid import Pyramid, to_01, to_pm1
 
 
 @dataclass(frozen=True)
@@ -62,42 +63,9 @@ class Phase1Config:
         return cls(**d)
 
 
-def derive_generator(seed: int, *keys: Any) -> torch.Generator:
-    """A CPU generator seeded from ``seed`` and ``keys``: every random draw has its own stream."""
-    h = hashlib.sha256(repr((int(seed),) + keys).encode()).digest()
-    return torch.Generator().manual_seed(int.from_bytes(h[:8], "little") & ((1 << 63) - 1))
-
-
 def randn(shape, gen: torch.Generator, device: torch.device) -> torch.Tensor:
     # Drawn on the CPU so a run gives the same numbers on every device.
     return torch.randn(shape, generator=gen).to(device)
-
-
-def to_pm1(x01: torch.Tensor) -> torch.Tensor:
-    return x01 * 2 - 1
-
-
-def to_01(xpm1: torch.Tensor) -> torch.Tensor:
-    return (xpm1 + 1) / 2
-
-
-@dataclass
-class Pyramid:
-    """The real image at every scale ([-1, 1], coarsest first) and their sizes relative to the finest."""
-
-    reals: list[torch.Tensor]
-    factors: list[float]
-
-
-def build_pyramid(image01: torch.Tensor, config: Phase1Config, device: torch.device) -> Pyramid:
-    """image01: (1, 3, H, W) in [0, 1]."""
-    h, w = image01.shape[-2:]
-    factors, fit = pyramid_factors(h, w, scale_factor=config.scale_factor,
-                                   min_size=config.min_size, max_size=config.max_size)
-    finest = resize(image01, scale_size(h, w, fit)).clamp(0, 1)
-    fh, fw = finest.shape[-2:]
-    reals = [to_pm1(resize(finest, scale_size(fh, fw, f)).clamp(0, 1)).to(device) for f in factors]
-    return Pyramid(reals, factors)
 
 
 @dataclass
@@ -125,7 +93,7 @@ def new_scale(k: int, config: Phase1Config, previous: tuple[Generator, Critic] |
 
 
 def lr_at(config: Phase1Config, iteration: int) -> float:
-    return config.lr * (config.lr_decay if iteration >= config.lr_decay_at * config.iterations else 1.0)
+    return step_lr(config.lr, iteration, config.iterations, (config.lr_decay_at,), config.lr_decay)
 
 
 def distort_pm1(x: torch.Tensor, distortion: Distortion, gen: torch.Generator) -> torch.Tensor:
@@ -187,46 +155,77 @@ def gradient_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor, gen
     return ((grad.norm(2, dim=1) - 1) ** 2).mean()
 
 
-def train_iteration(k: int, iteration: int, models: ScaleModels, pyr: Pyramid, done: Finished,
-                    rec_in: tuple[torch.Tensor, torch.Tensor], amp: float, distortion: Distortion, config: Phase1Config,
-                    seed: int, device: torch.device) -> dict[str, float]:
-    """One iteration at scale k: ``critic_steps`` critic updates, then ``generator_steps`` generator updates."""
-    gen = derive_generator(seed, "iteration", k, iteration)
-    lr = lr_at(config, iteration)
-    for opt in (models.opt_g, models.opt_d):
-        for group in opt.param_groups:
-            group["lr"] = lr
-    real = pyr.reals[k]
-    g, d = models.generator.train(), models.critic.train()
-    prev = random_input(k, pyr, done, distortion, gen, device)
-    z = randn(prev.shape, gen, device) * amp
-    for _ in range(config.critic_steps):
-        with torch.no_grad():
-            fake = g(z + prev, prev)
-        d_real, d_fake = d(real).mean(), d(fake).mean()
-        gp = gradient_penalty(d, real, fake, gen)
-        loss_d = d_fake - d_real + config.gp_weight * gp
-        models.opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        models.opt_d.step()
-    for _ in range(config.generator_steps):
+@dataclass
+class ScaleRun:
+    """Everything one scale's iterations share: the scale, its models, the pyramid, the
+    finished scales below it, and the fixed reconstruction input and noise amplitude."""
+
+    k: int
+    models: ScaleModels
+    pyr: Pyramid
+    done: Finished
+    rec_in: tuple[torch.Tensor, torch.Tensor]
+    amp: float
+    distortion: Distortion
+    config: Phase1Config
+    seed: int
+    device: torch.device
+
+
+def _critic_step(run: ScaleRun, real, z, prev, gen) -> tuple[torch.Tensor, ...]:
+    g, d = run.models.generator, run.models.critic
+    with torch.no_grad():
         fake = g(z + prev, prev)
-        adv = -d(fake).mean()
-        rec = F.mse_loss(g(*rec_in), real)
-        loss_g = adv + config.rec_weight * rec
-        models.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        models.opt_g.step()
-    stats = {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "rec": rec.item(), "gp": gp.item(),
-             "critic_gap": (d_real - d_fake).item(), "lr": lr}
+    d_real, d_fake = d(real).mean(), d(fake).mean()
+    gp = gradient_penalty(d, real, fake, gen)
+    loss_d = d_fake - d_real + run.config.gp_weight * gp
+    run.models.opt_d.zero_grad(set_to_none=True)
+    loss_d.backward()
+    run.models.opt_d.step()
+    return loss_d, gp, d_real, d_fake
+
+
+def _generator_step(run: ScaleRun, real, z, prev) -> tuple[torch.Tensor, torch.Tensor]:
+    g, d = run.models.generator, run.models.critic
+    adv = -d(g(z + prev, prev)).mean()
+    rec = F.mse_loss(g(*run.rec_in), real)
+    loss_g = adv + run.config.rec_weight * rec
+    run.models.opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    run.models.opt_g.step()
+    return loss_g, rec
+
+
+def _check_finite(k: int, iteration: int, stats: dict[str, float], max_gap: float) -> None:
     bad = [key for key, v in stats.items() if not torch.isfinite(torch.tensor(v))]
     if bad:
         raise TrainingDivergedError(f"scale {k}, iteration {iteration}: {', '.join(bad)} became NaN or Inf")
-    if abs(stats["critic_gap"]) > config.max_critic_gap:
+    if abs(stats["critic_gap"]) > max_gap:
         raise TrainingDivergedError(
             f"scale {k}, iteration {iteration}: the critic diverged (|D(real) - D(fake)| = "
-            f"{abs(stats['critic_gap']):.3g} > {config.max_critic_gap:g}); lower the learning rate"
+            f"{abs(stats['critic_gap']):.3g} > {max_gap:g}); lower the learning rate"
         )
+
+
+def train_iteration(run: ScaleRun, iteration: int) -> dict[str, float]:
+    """One iteration of scale ``run.k``: ``critic_steps`` critic updates, then ``generator_steps`` generator updates."""
+    gen = derive_generator(run.seed, "iteration", run.k, iteration)
+    lr = lr_at(run.config, iteration)
+    for opt in (run.models.opt_g, run.models.opt_d):
+        for group in opt.param_groups:
+            group["lr"] = lr
+    real = run.pyr.reals[run.k]
+    run.models.generator.train()
+    run.models.critic.train()
+    prev = random_input(run.k, run.pyr, run.done, run.distortion, gen, run.device)
+    z = randn(prev.shape, gen, run.device) * run.amp
+    for _ in range(run.config.critic_steps):
+        loss_d, gp, d_real, d_fake = _critic_step(run, real, z, prev, gen)
+    for _ in range(run.config.generator_steps):
+        loss_g, rec = _generator_step(run, real, z, prev)
+    stats = {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "rec": rec.item(), "gp": gp.item(),
+             "critic_gap": (d_real - d_fake).item(), "lr": lr}
+    _check_finite(run.k, iteration, stats, run.config.max_critic_gap)
     return stats
 
 

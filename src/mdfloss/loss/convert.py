@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from .reference_pickle import read_published_critics
-from .weights import FORMAT_NAME, FORMAT_VERSION, LossWeights, architecture_of, save_loss_file
+from mdfloss.loss.reference_pickle import read_published_critics
+from mdfloss.loss.weights import LossWeights, loss_metadata, save_loss_file
 
 #: SinGAN's default ratio between neighbouring scales; the published files do not
 #: record their pyramid, so pyramid mode assumes it.
@@ -30,24 +30,15 @@ def convert_reference(src: str | Path, dst: str | Path) -> LossWeights:
     task, what = _KNOWN.get(digest[:8], ("unknown", "an MDF loss in the published format"))
     n = len(critics)
     widths = [int(c["head.conv.weight"].shape[0]) for c in critics]
-    meta = {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
-        "architecture": architecture_of(widths),
-        "input_range": [0.0, 1.0],
-        "scale_factors": [PUBLISHED_SCALE_FACTOR ** (n - 1 - k) for k in range(n)],
-        "scale_factors_note": "not recorded in the published file; SinGAN's default ratio 0.75 assumed",
-        "default_scales": list(range(min(8, n))),
-        "default_taps": ["head", "body", "tail"],
-        "task": task,
-        "distortion": None,
-        "training_image": None,
-        "training_config": None,
-        "source": f"converted from {src.name} (sha256 {digest}), {what}; "
-                  "gfxdisp/mdf commit 3901f237, Mustafa et al., WACV 2022",
-        "published": True,
-        "license": "BSD-3-Clause (c) the gfxdisp/mdf authors; see LICENSE.gfxdisp-mdf",
-    }
+    meta = loss_metadata(
+        widths, input_range=[0.0, 1.0], scale_factors=[PUBLISHED_SCALE_FACTOR ** (n - 1 - k) for k in range(n)],
+        task=task,
+        source=f"converted from {src.name} (sha256 {digest}), {what}; "
+               "gfxdisp/mdf commit 3901f237, Mustafa et al., WACV 2022",
+        license="BSD-3-Clause (c) the gfxdisp/mdf authors; see LICENSE.gfxdisp-mdf",
+        scale_factors_note="not recorded in the published file; SinGAN's default ratio 0.75 assumed",
+        default_scales=list(range(min(8, n))), published=True,
+    )
     weights = LossWeights(critics, meta)
     save_loss_file(dst, weights)
     return weights

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from .errors import ImageReadError
+from mdfloss.common.errors import ImageReadError
 
 #: Images with more pixels are refused (decompression-bomb guard); override per call
 #: with ``max_pixels`` or for the command line with the environment variable MDFLOSS_MAX_PIXELS.
@@ -94,19 +94,3 @@ def read_image(path: str | Path, *, max_pixels: int | None = None, argument: str
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise ImageReadError(f"{argument}: '{path}' is corrupt or truncated ({exc})") from None
     return torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).unsqueeze(0).contiguous()
-
-
-def save_image(path: str | Path, x: torch.Tensor) -> None:
-    """Write a (1, 3, H, W) or (3, H, W) tensor in [0, 1] as an 8-bit image (atomically)."""
-    import io
-
-    from .fileio import atomic_write_bytes
-
-    t = x.detach().float().clamp(0, 1)
-    if t.ndim == 4:
-        t = t[0]
-    arr = (t.permute(1, 2, 0).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
-    buf = io.BytesIO()
-    fmt = "JPEG" if Path(path).suffix.lower() in (".jpg", ".jpeg") else "PNG"
-    Image.fromarray(arr).save(buf, format=fmt)
-    atomic_write_bytes(path, buf.getvalue())

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from .fileio import atomic_write_bytes
+from mdfloss.common.files import atomic_write_bytes
 
 _DIGEST = 32
 _NAME = re.compile(r"^ckpt-(\d{6})\.pt$")

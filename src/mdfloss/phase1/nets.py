@@ -1,8 +1,7 @@
 """SinGAN-style critic and generator for one pyramid scale.
 
-The state-dict keys match the published critics (``head.conv.weight``,
-``body.block1.norm.running_mean``, ``tail.bias``, ...) so published and
-project-trained weights share one file layout.
+The layout (layers, keys) is :mod:`mdfloss.loss.critic_layout`'s, so the critics
+trained here are what the loss files hold.
 """
 
 from __future__ import annotations
@@ -10,10 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-NUM_LAYERS = 5  # head, 3 body blocks, tail
-KERNEL_SIZE = 3
-LEAKY_SLOPE = 0.2
-RECEPTIVE_FIELD = NUM_LAYERS * (KERNEL_SIZE - 1) + 1  # 11 px for 5 unpadded 3x3 convs
+from mdfloss.loss.critic_layout import KERNEL_SIZE, LEAKY_SLOPE, NUM_LAYERS
 
 
 class ConvBlock(nn.Sequential):

@@ -1,12 +1,14 @@
-"""Atomic file writes: a temp file in the same folder, fsync, then rename."""
+"""Atomic file writes (a temp file in the same folder, fsync, then rename), and the CSV and PNG writers."""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import tempfile
 from pathlib import Path
 
-from .errors import OutputPathError
+from mdfloss.common.errors import OutputPathError
 
 
 def check_output_path(path: str | Path, *, force: bool = True, argument: str = "out") -> Path:
@@ -30,9 +32,14 @@ def check_output_path(path: str | Path, *, force: bool = True, argument: str = "
 
 
 def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    # Read, not set: os.umask() can only be read by changing it, which races with other threads.
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -56,3 +63,22 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def write_csv(path: str | Path, rows: list[dict], fieldnames: list[str] | None = None) -> None:
+    """Rows of dicts (columns: ``fieldnames`` or the first row's keys), written atomically."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=fieldnames or list(rows[0]))
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write_bytes(path, buf.getvalue().encode())
+
+
+def write_png(path: str | Path, image) -> None:
+    """A PIL image or a matplotlib figure, written atomically as PNG."""
+    buf = io.BytesIO()
+    if hasattr(image, "savefig"):
+        image.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    else:
+        image.save(buf, format="PNG")
+    atomic_write_bytes(path, buf.getvalue())

@@ -9,12 +9,12 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from . import fused
-from .errors import InvalidInputError
-from .nets import RECEPTIVE_FIELD
-from .pyramid import resize, scale_size
-from .validation import check_choice, check_pair
-from .weights import TAPS, LossWeights, load_loss_file
+from mdfloss.common.errors import InvalidInputError
+from mdfloss.common.resize import resize, scale_size
+from mdfloss.common.validation import check_choice, check_pair
+from mdfloss.loss import fused
+from mdfloss.loss.critic_layout import RECEPTIVE_FIELD, TAPS
+from mdfloss.loss.weights import LossWeights, load_loss_file
 
 MODES = ("reference", "pyramid")
 REDUCTIONS = ("mean", "sum", "none")
@@ -77,8 +77,10 @@ class MDFLoss(nn.Module):
         channels), H and W at least 11. Output: scalar, or (N,) with ``reduction="none"``.
 
     The critics are buffers, not parameters: they never train, stay in eval mode
-    and add nothing to ``model.parameters()``. Device and dtype follow the input;
-    the loss runs under ``torch.autocast``.
+    and add nothing to ``model.parameters()``. They stay float32 and follow the input's
+    device only: a bfloat16 or float16 input (or ``torch.autocast``) is computed in that
+    precision with weights cast per call, so the module never changes itself and the next
+    float32 call gives the same value as before.
 
     Example:
         >>> import torch
@@ -137,14 +139,14 @@ class MDFLoss(nn.Module):
     @classmethod
     def pretrained(cls, name: str, **kwargs: Any) -> "MDFLoss":
         """Load a loss shipped with the package; ``mdfloss.available_losses()`` lists the names."""
-        from .assets import pretrained_path
+        from mdfloss.loss.assets import pretrained_path
 
         return cls.from_file(pretrained_path(name), **kwargs)
 
     @classmethod
     def load(cls, name_or_path: str | Path, **kwargs: Any) -> "MDFLoss":
         """A shipped loss by name, or a loss file by path."""
-        from .assets import resolve_loss_path
+        from mdfloss.loss.assets import resolve_loss_path
 
         return cls.from_file(resolve_loss_path(name_or_path), **kwargs)
 
@@ -172,8 +174,8 @@ class MDFLoss(nn.Module):
 
     def _follow(self, x: torch.Tensor) -> None:
         ref = next(self.critics.buffers())
-        if ref.device != x.device or ref.dtype != x.dtype:
-            self.critics.to(device=x.device, dtype=x.dtype)
+        if ref.device != x.device:
+            self.critics.to(device=x.device)  # device only: the fused kernels cast the weights per call
 
     def _reference(self, p: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         if min(p.shape[-2:]) < RECEPTIVE_FIELD:
@@ -226,8 +228,11 @@ class MDFLoss(nn.Module):
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_loss(source: str, mtime: float, kwargs: tuple) -> MDFLoss:
-    return MDFLoss.load(source, **dict(kwargs))
+def _cached_weights(source: str, mtime_ns: int) -> LossWeights:
+    # Loss files are read once per (path, modification time); the tensors are never modified.
+    from mdfloss.loss.assets import resolve_loss_path
+
+    return load_loss_file(resolve_loss_path(source))
 
 
 def mdf_loss(
@@ -245,7 +250,9 @@ def mdf_loss(
     """Function form of :class:`MDFLoss`, with the same arguments.
 
     ``weights`` is a shipped loss name, a loss-file path or a ``LossWeights``.
-    Loaded files are cached (keyed by path and modification time).
+    Loaded files are cached (keyed by path and modification time); each call builds a
+    fresh module from the cached, read-only weights (folding costs well under a millisecond
+    per critic), so no state is shared between calls.
 
     Example:
         >>> import torch
@@ -254,13 +261,12 @@ def mdf_loss(
         >>> float(mdf_loss(x, x, "published-jpeg"))
         0.0
     """
-    kwargs = dict(mode=mode, scales=tuple(scales) if scales is not None else None,
-                  taps=tuple(taps) if taps is not None else None, reduction=reduction,
-                  data_range=data_range, check_range=check_range)
-    if isinstance(weights, LossWeights):
-        module = MDFLoss(weights, **kwargs)
-    else:
-        source = str(weights)
-        mtime = Path(source).stat().st_mtime if Path(source).is_file() else 0.0
-        module = _cached_loss(source, mtime, tuple(sorted(kwargs.items())))
+    if not isinstance(weights, LossWeights):
+        from mdfloss.loss.assets import resolve_loss_path
+
+        path = resolve_loss_path(weights)
+        mtime = path.stat().st_mtime_ns if path.is_file() else 0
+        weights = _cached_weights(str(weights), mtime)
+    module = MDFLoss(weights, mode=mode, scales=scales, taps=taps, reduction=reduction, data_range=data_range,
+                     check_range=check_range)
     return module(prediction, target)

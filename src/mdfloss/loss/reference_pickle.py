@@ -20,8 +20,8 @@ from typing import Any, BinaryIO
 
 import torch
 
-from .errors import UnsafePickleError, WeightFileError
-from .weights import expected_keys
+from mdfloss.common.errors import UnsafePickleError, WeightFileError
+from mdfloss.loss.weights import expected_keys
 
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _LEGACY_PROTOCOL = 1001

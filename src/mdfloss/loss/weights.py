@@ -33,13 +33,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from .errors import WeightFileError
-from .fileio import atomic_write_bytes
+from mdfloss.common.errors import WeightFileError
+from mdfloss.common.files import atomic_write_bytes
+from mdfloss.loss.critic_layout import TAPS, architecture_of, expected_keys
 
 FORMAT_NAME = "mdfloss-loss"
 FORMAT_VERSION = 1
-TAPS = ("head", "body", "tail")
-_CONV_KEYS = ("head", "body.block1", "body.block2", "body.block3")
 _REQUIRED_META = ("format", "format_version", "architecture", "input_range", "scale_factors")
 
 
@@ -55,22 +54,26 @@ class LossWeights:
         return [int(c["head.conv.weight"].shape[0]) for c in self.critics]
 
 
-def expected_keys(width: int) -> dict[str, tuple[int, ...]]:
-    """State-dict keys and shapes of one critic of ``width`` channels."""
-    shapes: dict[str, tuple[int, ...]] = {}
-    for i, name in enumerate(_CONV_KEYS):
-        cin = 3 if i == 0 else width
-        shapes[f"{name}.conv.weight"] = (width, cin, 3, 3)
-        shapes[f"{name}.conv.bias"] = (width,)
-        for p in ("weight", "bias", "running_mean", "running_var"):
-            shapes[f"{name}.norm.{p}"] = (width,)
-    shapes["tail.weight"] = (1, width, 3, 3)
-    shapes["tail.bias"] = (1,)
-    return shapes
-
-
-def architecture_of(widths: list[int]) -> list[dict[str, int]]:
-    return [{"width": w, "num_layers": 5, "kernel_size": 3, "in_channels": 3} for w in widths]
+def loss_metadata(widths: list[int], *, input_range: list[float], scale_factors: list[float],
+                  task: str, source: str, license: str, **extra: Any) -> dict[str, Any]:
+    """The metadata of a loss file: format, architecture, range, pyramid, task, provenance, then ``extra``."""
+    n = len(widths)
+    return {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "architecture": architecture_of(widths),
+        "input_range": list(input_range),
+        "scale_factors": list(scale_factors),
+        "default_scales": list(range(n)),
+        "default_taps": list(TAPS),
+        "task": task,
+        "distortion": None,
+        "training_image": None,
+        "training_config": None,
+        "source": source,
+        "license": license,
+        **extra,
+    }
 
 
 def _validate(critics: list[dict[str, torch.Tensor]], meta: dict[str, Any], where: str) -> None:

@@ -11,14 +11,15 @@ name        what it does                                    parameters (defaults
 ``jpeg``    real JPEG encode/decode of the 8-bit image      ``quality`` = 10, or ``[lo, hi]``
 ==========  ==============================================  ==========================
 
-Plug-ins: any ``tensor -> tensor`` callable, registered with
-:func:`register_distortion` or named as ``"package.module:function"``. A
+Plug-ins: any ``tensor -> tensor`` callable, passed in a mapping
+(``make_distortion("webp", plugins={"webp": webp})``, ``train_loss(..., plugins=...)``) or
+named as ``"package.module:function"``. There is no global registry. A
 plug-in that draws random numbers from torch's global generator gets a
 seeded, forked generator for each call, so runs stay reproducible and resumable.
 
 Example:
     >>> import torch
-    >>> from mdfloss.distortions import make_distortion
+    >>> from mdfloss.phase1.distortions import make_distortion
     >>> d = make_distortion("jpeg", {"quality": 30})
     >>> d.spec
     {'name': 'jpeg', 'params': {'quality': 30}}
@@ -32,13 +33,14 @@ import importlib
 import inspect
 import io
 from dataclasses import dataclass
-from typing import Any, Callable
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import torch
 from PIL import Image
 
-from .errors import InvalidInputError
+from mdfloss.common.errors import InvalidInputError
 
 Params = dict[str, Any]
 
@@ -90,25 +92,20 @@ class _Builtin:
     checks: dict[str, tuple[float, float]]
 
 
-_BUILTINS: dict[str, _Builtin] = {
+#: The built-in tasks (read-only).
+BUILTINS: Mapping[str, _Builtin] = MappingProxyType({
     "sisr": _Builtin(sisr, {}, {}),
     "denoise": _Builtin(gaussian_noise, {"sigma": 25 / 255}, {"sigma": (0.0, 1.0)}),
     "jpeg": _Builtin(jpeg, {"quality": 10}, {"quality": (1, 100)}),
-}
-_REGISTRY: dict[str, Callable[..., torch.Tensor]] = {}
+})
 
 
-def register_distortion(name: str, fn: Callable[..., torch.Tensor]) -> None:
-    """Make ``fn`` (``tensor -> tensor`` on [0, 1] images) available as ``--task name``."""
-    if not callable(fn):
-        raise InvalidInputError(f"fn: expected a callable tensor -> tensor, got {type(fn).__name__}")
-    if name in _BUILTINS or not name.isidentifier():
-        raise InvalidInputError(f"name: {name!r} is a built-in task or not an identifier; choose another name")
-    _REGISTRY[name] = fn
-
-
-def builtin_names() -> list[str]:
-    return list(_BUILTINS)
+def _check_plugins(plugins: Mapping[str, Callable[..., torch.Tensor]]) -> None:
+    for name, fn in plugins.items():
+        if not callable(fn):
+            raise InvalidInputError(f"plugins: {name!r} must map to a callable tensor -> tensor, got {type(fn).__name__}")
+        if name in BUILTINS or not isinstance(name, str) or not name.isidentifier():
+            raise InvalidInputError(f"plugins: {name!r} is a built-in task or not an identifier; choose another name")
 
 
 def _import_callable(spec: str) -> Callable[..., torch.Tensor]:
@@ -150,15 +147,18 @@ class Distortion:
         return y.to(x.dtype)
 
 
-def make_distortion(task: str, params: Params | None = None) -> Distortion:
-    """Build the distortion for ``task``: a built-in, a registered name, or ``module:function``.
+def make_distortion(task: str, params: Params | None = None,
+                    plugins: Mapping[str, Callable[..., torch.Tensor]] | None = None) -> Distortion:
+    """Build the distortion for ``task``: a built-in, a name in ``plugins``, or ``module:function``.
 
     Raises:
         InvalidInputError: unknown task, unknown parameter or value out of range.
     """
     params = dict(params or {})
-    if task in _BUILTINS:
-        b = _BUILTINS[task]
+    plugins = dict(plugins or {})
+    _check_plugins(plugins)
+    if task in BUILTINS:
+        b = BUILTINS[task]
         unknown = set(params) - set(b.defaults)
         if unknown:
             allowed = ", ".join(b.defaults) or "none"
@@ -167,13 +167,13 @@ def make_distortion(task: str, params: Params | None = None) -> Distortion:
         for key, (lo, hi) in b.checks.items():
             merged[key] = _check_range_param(key, merged[key], lo, hi)
         return Distortion(task, b.fn, merged, builtin=True)
-    if task in _REGISTRY:
-        fn = _REGISTRY[task]
+    if task in plugins:
+        fn = plugins[task]
     elif ":" in task:
         fn = _import_callable(task)
     else:
         raise InvalidInputError(
-            f"task: unknown task {task!r}; choose one of {', '.join(list(_BUILTINS) + list(_REGISTRY))}, "
+            f"task: unknown task {task!r}; choose one of {', '.join(list(BUILTINS) + list(plugins))}, "
             "or give a plug-in as 'package.module:function'"
         )
     try:

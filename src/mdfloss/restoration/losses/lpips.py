@@ -21,8 +21,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..errors import WeightFileError
-from .vgg import conv_stack, read_state_dict
+from mdfloss.common.errors import WeightFileError
+from mdfloss.restoration.losses.vgg import conv_stack, read_state_dict
 
 _CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512]
 _TAPS = (3, 8, 15, 22, 29)  # torchvision vgg16.features indices of relu1_2 .. relu5_3
@@ -97,9 +97,9 @@ class LPIPS(nn.Module):
 class LPIPSLoss(nn.Module):
     """Mean LPIPS over the batch, as a training loss."""
 
-    def __init__(self, net: LPIPS, name: str = "lpips") -> None:
+    def __init__(self, net: LPIPS) -> None:
         super().__init__()
-        self.name, self.net = name, net
+        self.net = net
 
     def forward(self, p: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         return self.net(p, t).mean()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import WeightFileError
+from mdfloss.common.errors import WeightFileError
 
 _HERE = Path(__file__).resolve().parent
 

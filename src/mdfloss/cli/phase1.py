@@ -1,0 +1,79 @@
+"""``mdfloss train``: Phase 1 from the command line."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from mdfloss.common.errors import InvalidInputError
+from mdfloss.phase1.presets import PRESETS
+
+
+def _range_or_number(text: str | None, name: str, cast=float):
+    """'25' -> 25.0; '5-30' or '5,30' -> [5.0, 30.0]."""
+    if text is None:
+        return None
+    parts = text.replace(",", "-").split("-") if not text.startswith("-") else [text]
+    try:
+        vals = [cast(p) for p in parts if p != ""]
+    except ValueError:
+        raise InvalidInputError(f"--{name}: expected a number or MIN-MAX, got {text!r}") from None
+    if len(vals) not in (1, 2):
+        raise InvalidInputError(f"--{name}: expected a number or MIN-MAX, got {text!r}")
+    return vals[0] if len(vals) == 1 else vals
+
+
+def _params(task: str, sigma: str | None, quality: str | None, extra: tuple[str, ...]) -> dict:
+    params: dict = {}
+    if sigma is not None:
+        s = _range_or_number(sigma, "sigma")
+        # Given on the 0-255 scale as users write it (25 = 25/255).
+        params["sigma"] = [v / 255 for v in s] if isinstance(s, list) else s / 255
+    if quality is not None:
+        params["quality"] = _range_or_number(quality, "quality", int)
+    for item in extra:
+        key, sep, value = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise InvalidInputError(f"--param: expected KEY=VALUE, got {item!r}")
+        try:
+            params[key] = json.loads(value)
+        except ValueError:
+            params[key] = value
+    return params
+
+
+@click.command()
+@click.option("--task", required=True, help="sisr, denoise, jpeg, a registered name, or package.module:function.")
+@click.option("--image", type=click.Path(), default=None, help="Training image (default: the bundled CC0 photo).")
+@click.option("--preset", type=click.Choice(list(PRESETS)), default="fast", show_default=True)
+@click.option("--out", required=True, type=click.Path(), help="Loss file to write (.safetensors).")
+@click.option("--workdir", type=click.Path(), default=None, help="Checkpoints and log.jsonl [default: OUT.work].")
+@click.option("--resume", is_flag=True, help="Continue from the newest good checkpoint in the workdir.")
+@click.option("--force", is_flag=True, help="Overwrite OUT and discard an earlier run in the workdir.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N].")
+@click.option("--sigma", default=None, help="denoise: noise sigma on the 0-255 scale, or MIN-MAX for blind denoising [25].")
+@click.option("--quality", default=None, help="jpeg: quality 1-100, or MIN-MAX [10].")
+@click.option("--param", "extra", multiple=True, help="KEY=VALUE passed to a plug-in distortion (JSON values).")
+@click.option("--iterations", type=int, default=None, help="Override the preset's iterations per scale.")
+@click.option("--checkpoint-every", type=int, default=50, show_default=True)
+def train(task, image, preset, out, workdir, resume, force, seed, device, sigma, quality, extra, iterations,
+          checkpoint_every):
+    """Train a task-specific MDF loss on one image (Phase 1)."""
+    import dataclasses
+
+    from mdfloss.phase1.presets import preset_config
+    from mdfloss.phase1.trainer import train_loss
+
+    config = preset_config(preset)
+    if iterations is not None:
+        if iterations < 1:
+            raise InvalidInputError(f"--iterations: expected a positive integer, got {iterations}")
+        config = dataclasses.replace(config, iterations=iterations)
+    weights = train_loss(task, out=out, image=image, preset=preset, config=config,
+                         distortion_params=_params(task, sigma, quality, extra), workdir=workdir,
+                         resume=resume, force=force, seed=seed, device=device,
+                         checkpoint_every=checkpoint_every)
+    run = weights.metadata["training_run"]
+    click.echo(f"wrote {out}: {len(weights.critics)} scales, task {task}, {run['seconds']:.0f} s on {run['device']}")

@@ -1,0 +1,57 @@
+"""Devices and torch.distributed helpers shared by both trainers."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.distributed as dist
+
+from mdfloss.common.errors import InvalidInputError
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``auto`` (CUDA when available), ``cpu`` or ``cuda[:N]``; refuses CUDA when there is none."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InvalidInputError("device: 'cuda' was asked for but no CUDA device is available; use --device cpu")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise InvalidInputError(f"device: expected auto, cpu or cuda[:N], got {device!r}")
+    return torch.device(device)
+
+
+def dist_info() -> tuple[int, int]:
+    """(rank, world size); (0, 1) outside torch.distributed."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def init_distributed(device: torch.device) -> bool:
+    """Join the process group torchrun describes (NCCL on CUDA, gloo on CPU); False when not under torchrun."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
+        return False
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return True
+
+
+def local_device(device: torch.device) -> torch.device:
+    """Under torchrun, the CUDA device of this process's LOCAL_RANK; other devices unchanged."""
+    if device.type != "cuda":
+        return device
+    dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", device.index or 0)))
+    torch.cuda.set_device(dev)
+    return dev
+
+
+def mean_over_ranks(values: dict[str, float], device: torch.device) -> dict[str, float]:
+    """Average scalar statistics over the ranks (unchanged on one process)."""
+    _, world = dist_info()
+    if world == 1:
+        return values
+    t = torch.tensor(list(values.values()), dtype=torch.float64, device=device)
+    dist.all_reduce(t)
+    return dict(zip(values, (t / world).tolist()))

@@ -1,0 +1,134 @@
+"""What both trainers share: the settings a run was started with, checked loading of the
+files a user names, the JSONL log, the step learning-rate schedule and seed derivation.
+
+A run's folder holds ``run.json`` with its settings. ``--resume`` with other settings is
+refused in one line that names the first setting that differs, so a run can never be
+continued with, say, another loss and still claim its old name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import torch
+
+from mdfloss.common.errors import OutputPathError, WeightFileError
+from mdfloss.common.files import atomic_write_bytes
+
+RUN_FILE = "run.json"
+
+
+def derive_seed(seed: int, *keys: Any) -> int:
+    """A 63-bit seed from ``seed`` and ``keys``: every random stream of a run has its own."""
+    h = hashlib.sha256(repr((int(seed),) + keys).encode()).digest()
+    return int.from_bytes(h[:8], "little") & ((1 << 63) - 1)
+
+
+def derive_generator(seed: int, *keys: Any) -> torch.Generator:
+    """A CPU generator seeded by :func:`derive_seed`."""
+    return torch.Generator().manual_seed(derive_seed(seed, *keys))
+
+
+def step_lr(base: float, iteration: int, total: int, decay_at: Sequence[float], factor: float) -> float:
+    """``base`` times ``factor`` for each fraction in ``decay_at`` of ``total`` iterations already passed."""
+    return base * factor ** sum(iteration >= f * total for f in decay_at)
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class JsonlLog:
+    """Append-only JSONL log: one flushed line per record; disabled logs write nothing."""
+
+    def __init__(self, path: Path, enabled: bool = True) -> None:
+        self._f = open(path, "a", encoding="utf-8") if enabled else None
+
+    def write(self, **record: Any) -> None:
+        if self._f is not None:
+            self._f.write(json.dumps(record) + "\n")
+            self._f.flush()
+
+    def close(self) -> None:
+        if self._f is not None:
+            self._f.close()
+            self._f = None
+
+    def __enter__(self) -> "JsonlLog":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _normal(settings: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(settings, sort_keys=True))  # tuples -> lists, as read back
+
+
+def recorded_settings(workdir: Path) -> dict[str, Any] | None:
+    """The settings a run in ``workdir`` was started with, or None."""
+    path = workdir / RUN_FILE
+    return json.loads(path.read_text(encoding="utf-8")).get("settings") if path.is_file() else None
+
+
+def prepare_workdir(workdir: Path, settings: dict[str, Any], *, resume: bool, force: bool,
+                    has_checkpoints: bool, clear: Iterable[Path] = (), write: bool = True) -> None:
+    """Check that a run may start or resume in ``workdir`` and record its settings there.
+
+    * checkpoints of an earlier run and neither ``resume`` nor ``force``: refused;
+    * ``force`` without ``resume``: the earlier run's files (``clear``) are removed;
+    * ``resume`` with other settings than recorded: refused, naming the first that differs.
+
+    With ``write=False`` (the other ranks of a distributed run) it only checks.
+    """
+    settings = _normal(settings)
+    recorded = workdir / RUN_FILE
+    if has_checkpoints and not resume and not force:
+        raise OutputPathError(f"out: '{workdir}' holds checkpoints of an earlier run; pass --resume to continue "
+                              "it or --force to start over")
+    if force and not resume and write:
+        for p in clear:
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        recorded.unlink(missing_ok=True)
+    if resume and recorded.is_file():
+        old = recorded_settings(workdir) or {}
+        for key in sorted(set(old) | set(settings)):
+            if old.get(key) != settings.get(key):
+                raise OutputPathError(
+                    f"--resume: the run in '{workdir}' was started with {key}={json.dumps(old.get(key))}, not "
+                    f"{json.dumps(settings.get(key))}; resume with the same settings, or use another --out or --force"
+                )
+    if write:
+        workdir.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(recorded, json.dumps({"settings": settings}, indent=1).encode())
+
+
+def load_checked(path: str | Path, *, argument: str, kind: str, keys: Sequence[str] = ()) -> dict[str, Any]:
+    """``torch.load(weights_only=True)`` of a file the user named, with one-line errors.
+
+    Raises:
+        WeightFileError: the file is missing, not a readable torch file, or lacks ``keys``
+            (another kind of file than ``kind``).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise WeightFileError(f"{argument}: '{path}' does not exist or is not a file; give the path of {kind}")
+    try:
+        with open(path, "rb") as f:
+            record = torch.load(io.BytesIO(f.read()), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any failure is a bad file to the user
+        raise WeightFileError(f"{argument}: '{path}' is not a readable model file ({exc.__class__.__name__}); "
+                              f"give {kind}") from None
+    missing = [k for k in keys if not isinstance(record, dict) or k not in record]
+    if missing:
+        raise WeightFileError(f"{argument}: '{path}' is not {kind} (it lacks {', '.join(missing)})")
+    return record

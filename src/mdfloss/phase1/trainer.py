@@ -1,0 +1,249 @@
+"""``train_loss``: the Phase-1 run loop, with checkpoints, resume, a JSONL log and progress bars."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import torch
+from tqdm.auto import tqdm
+
+from mdfloss.common.checkpoint import list_checkpoints, load_latest, save_checkpoint
+from mdfloss.common.device import resolve_device
+from mdfloss.common.errors import InvalidInputError, OutputPathError, TrainingDivergedError
+from mdfloss.common.files import check_output_path
+from mdfloss.common.imageio import read_image
+from mdfloss.common.runs import JsonlLog, derive_generator, prepare_workdir
+from mdfloss.loss.assets import bundled_image_path
+from mdfloss.loss.weights import LossWeights, loss_metadata, save_loss_file
+from mdfloss.phase1 import steps
+from mdfloss.phase1.distortions import Distortion, make_distortion
+from mdfloss.phase1.nets import Critic, Generator
+from mdfloss.phase1.presets import preset_config
+from mdfloss.phase1.pyramid import Pyramid, build_pyramid
+
+CHECKPOINT_FORMAT = "mdfloss-phase1-checkpoint"
+
+
+def _fingerprint(config: steps.Phase1Config, distortion: Distortion, image_sha: str, seed: int) -> str:
+    # Kept as it was in 0.1, so checkpoints written then still resume.
+    blob = json.dumps([config.to_dict(), distortion.spec, image_sha, seed], sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass
+class _State:
+    """A run in progress: finished scales, their critics, and where to start."""
+
+    done: steps.Finished
+    critics: list[Critic] = field(default_factory=list)
+    scale: int = 0
+    iteration: int = 0
+    current: dict[str, Any] | None = None  # the unfinished scale's models and optimisers
+
+
+def _payload(fingerprint: str, state: _State, k: int, iteration: int, models: steps.ScaleModels | None) -> dict:
+    return {
+        "format": CHECKPOINT_FORMAT, "version": 1, "fingerprint": fingerprint, "scale": k, "iteration": iteration,
+        "z_rec": state.done.z_rec.cpu(),
+        "finished": [{"generator": g.state_dict(), "critic": c.state_dict(), "amp": a}
+                     for g, c, a in zip(state.done.generators, state.critics, state.done.noise_amps)],
+        "current": None if models is None else {
+            "generator": models.generator.state_dict(), "critic": models.critic.state_dict(),
+            "opt_g": models.opt_g.state_dict(), "opt_d": models.opt_d.state_dict()},
+    }
+
+
+def _output_weights(state: _State, pyr: Pyramid, distortion: Distortion, task: str, image_info: dict,
+                    config: steps.Phase1Config, seed: int, preset: str | None, seconds: float,
+                    device: torch.device) -> LossWeights:
+    from mdfloss import __version__
+
+    states = [{k: v.detach().cpu() for k, v in c.state_dict().items()} for c in state.critics]
+    meta = loss_metadata(
+        [c.width for c in state.critics], input_range=[-1.0, 1.0], scale_factors=list(pyr.factors), task=task,
+        source=f"trained by mdfloss {__version__} (Phase 1)",
+        license="MIT (mdfloss); trained on the image named in training_image",
+        scale_sizes=[list(r.shape[-2:]) for r in pyr.reals], distortion=distortion.spec, training_image=image_info,
+        training_config={**config.to_dict(), "seed": seed, "preset": preset},
+        training_run={"seconds": round(seconds, 1), "device": str(device), "torch": torch.__version__,
+                      "mdfloss": __version__},
+        published=False,
+    )
+    return LossWeights(states, meta)
+
+
+def _read_training_image(image: str | Path | None, config: steps.Phase1Config) -> tuple[torch.Tensor, dict]:
+    path = Path(image) if image is not None else bundled_image_path()
+    img01 = read_image(path, argument="image")
+    h, w = img01.shape[-2:]
+    if min(h, w) < config.min_size:
+        raise InvalidInputError(
+            f"image: {w}x{h} px is smaller than the pyramid's coarsest size ({config.min_size} px on the "
+            "shorter side); use a larger image"
+        )
+    return img01, {"name": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "size": [w, h]}
+
+
+def _restore(workdir: Path, fingerprint: str, state: _State, pyr: Pyramid, distortion: Distortion,
+             config: steps.Phase1Config, seed: int, dev: torch.device, log: JsonlLog) -> None:
+    """Load the newest good checkpoint into ``state`` (nothing when there is none)."""
+    payload, skipped = load_latest(workdir)
+    for p in skipped:
+        log.write(event="skipped-corrupt-checkpoint", file=p.name)
+    if payload is None:
+        return
+    if payload.get("format") != CHECKPOINT_FORMAT or payload.get("fingerprint") != fingerprint:
+        raise OutputPathError(f"workdir: '{workdir}' holds a run with other settings (task, image, preset or "
+                              "seed); use another --workdir or --force to start over")
+    state.scale, state.iteration, state.current = payload["scale"], payload["iteration"], payload["current"]
+    state.done.z_rec = payload["z_rec"].to(dev)
+    for j, fin in enumerate(payload["finished"]):
+        g, c = Generator(config.width(j)), Critic(config.width(j))
+        g.load_state_dict(fin["generator"])
+        c.load_state_dict(fin["critic"])
+        rec_in = steps.reconstruction_input(j, pyr, state.done, distortion, seed)
+        steps.finish_scale(g.to(dev), state.done, rec_in, fin["amp"])
+        state.critics.append(c.to(dev).eval())
+    log.write(event="resumed", scale=state.scale, iteration=state.iteration)
+
+
+def _scale_run(k: int, state: _State, pyr: Pyramid, distortion: Distortion, config: steps.Phase1Config,
+               seed: int, dev: torch.device) -> tuple[steps.ScaleRun, int]:
+    """Models of scale k (restored when the run stopped inside it) and the first iteration to run."""
+    previous = (state.done.generators[k - 1], state.critics[k - 1]) if k > 0 else None
+    models = steps.new_scale(k, config, previous, seed, dev)
+    start = 0
+    if k == state.scale and state.current is not None:
+        for name in ("generator", "critic", "opt_g", "opt_d"):
+            getattr(models, name).load_state_dict(state.current[name])
+        start = state.iteration
+    rec_in = steps.reconstruction_input(k, pyr, state.done, distortion, seed)
+    amp = steps.noise_amplitude(k, pyr, state.done, config)
+    return steps.ScaleRun(k, models, pyr, state.done, rec_in, amp, distortion, config, seed, dev), start
+
+
+def train_loss(
+    task: str = "sisr",
+    *,
+    out: str | Path,
+    image: str | Path | None = None,
+    preset: str | None = "fast",
+    config: steps.Phase1Config | None = None,
+    distortion_params: dict[str, Any] | None = None,
+    plugins: Mapping[str, Callable[..., torch.Tensor]] | None = None,
+    workdir: str | Path | None = None,
+    resume: bool = False,
+    force: bool = False,
+    seed: int = 0,
+    device: str | torch.device = "auto",
+    checkpoint_every: int = 50,
+    progress: bool | None = None,
+    stop_after: int | None = None,
+) -> LossWeights | None:
+    """Train a task-specific MDF loss on one image and write it to ``out``.
+
+    Args:
+        task: ``sisr``, ``denoise``, ``jpeg``, a name in ``plugins``, or ``"module:function"``.
+        out: the loss file to write (atomically, only once the run has finished).
+        image: the training image; default the bundled CC0 photograph.
+        preset: ``fast`` (<= 10 min on 2 CPU cores), ``standard`` (<= 30 min), ``paper``
+            (SinGAN's defaults, for a GPU). Ignored when ``config`` is given.
+        distortion_params: e.g. ``{"sigma": 25/255}`` or ``{"quality": [5, 30]}``.
+        plugins: ``{name: tensor -> tensor}`` distortions that ``task`` may name.
+        workdir: checkpoints, ``run.json`` and ``log.jsonl``; default ``<out>.work``.
+        resume: continue from the newest good checkpoint in ``workdir``.
+        force: overwrite ``out`` and discard an earlier run in ``workdir``.
+        seed: all randomness derives from it; a resumed run ends with the same weights.
+        checkpoint_every: iterations between checkpoints (one is also written after each scale).
+        progress: show progress bars (default: when stderr is a terminal).
+        stop_after: stop (without writing ``out``) after this many iterations in total;
+            for tests of resume.
+
+    Returns:
+        The trained :class:`LossWeights`, or None when stopped by ``stop_after``.
+
+    Example:
+        >>> from mdfloss import train_loss
+        >>> weights = train_loss("jpeg", out="jpeg.safetensors", preset="fast")  # doctest: +SKIP
+    """
+    config = config or preset_config(preset or "fast")
+    distortion = make_distortion(task, distortion_params, plugins)
+    out = check_output_path(out, force=force, argument="out")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise InvalidInputError(f"seed: expected a non-negative integer, got {seed!r}")
+    if not isinstance(checkpoint_every, int) or checkpoint_every < 1:
+        raise InvalidInputError(f"checkpoint_every: expected a positive integer, got {checkpoint_every!r}")
+    dev = resolve_device(device)
+    img01, image_info = _read_training_image(image, config)
+    fingerprint = _fingerprint(config, distortion, image_info["sha256"], seed)
+    workdir = Path(workdir) if workdir is not None else out.with_name(out.name + ".work")
+    if workdir.exists() and not workdir.is_dir():
+        raise OutputPathError(f"workdir: '{workdir}' exists and is not a folder")
+    settings = {"task": task, "distortion": distortion.spec, "config": config.to_dict(),
+                "image_sha256": image_info["sha256"], "seed": seed}
+    try:
+        prepare_workdir(workdir, settings, resume=resume, force=force,
+                        has_checkpoints=bool(list_checkpoints(workdir)), clear=[workdir])
+    except OSError as exc:
+        raise OutputPathError(f"workdir: cannot create '{workdir}' ({exc.strerror})") from None
+    pyr = build_pyramid(img01, config, dev)
+    state = _State(steps.Finished(z_rec=steps.randn(pyr.reals[0].shape, derive_generator(seed, "z-rec"), dev)))
+    with JsonlLog(workdir / "log.jsonl") as log:
+        if resume:
+            _restore(workdir, fingerprint, state, pyr, distortion, config, seed, dev, log)
+        log.write(event="start", task=task, distortion=distortion.spec, scales=len(pyr.reals),
+                  sizes=[list(r.shape[-2:]) for r in pyr.reals], config=config.to_dict(), seed=seed, device=str(dev))
+        t_start = time.perf_counter()
+        try:
+            if not _run_scales(state, pyr, distortion, config, seed, dev, workdir, fingerprint, log,
+                               checkpoint_every, sys.stderr.isatty() if progress is None else progress, stop_after):
+                return None
+        except TrainingDivergedError as exc:
+            newest = list_checkpoints(workdir)
+            log.write(event="diverged", message=str(exc), last_good_checkpoint=newest[0].name if newest else None)
+            raise TrainingDivergedError(
+                f"{exc}. No loss file was written; the last good checkpoint is kept in '{workdir}'") from None
+        weights = _output_weights(state, pyr, distortion, task, image_info, config, seed, preset,
+                                  time.perf_counter() - t_start, dev)
+        save_loss_file(out, weights)
+        log.write(event="done", out=str(out), seconds=round(time.perf_counter() - t_start, 2))
+    return weights
+
+
+def _run_scales(state: _State, pyr: Pyramid, distortion: Distortion, config: steps.Phase1Config, seed: int,
+                dev: torch.device, workdir: Path, fingerprint: str, log: JsonlLog, checkpoint_every: int,
+                show: bool, stop_after: int | None) -> bool:
+    """Train the remaining scales; False when stopped early by ``stop_after``."""
+    num_scales, total_done = len(pyr.reals), 0
+    step_counter = state.scale * (config.iterations + 1) + state.iteration  # checkpoint numbers
+    for k in range(state.scale, num_scales):
+        run, it0 = _scale_run(k, state, pyr, distortion, config, seed, dev)
+        size = "x".join(map(str, pyr.reals[k].shape[-2:]))
+        t_scale = time.perf_counter()
+        with tqdm(total=config.iterations, initial=it0, desc=f"scale {k + 1}/{num_scales} ({size})",
+                  disable=not show, leave=False, unit="it") as bar:
+            for it in range(it0, config.iterations):
+                stats = steps.train_iteration(run, it)
+                bar.update(1)
+                bar.set_postfix(d=f"{stats['loss_d']:.3f}", g=f"{stats['loss_g']:.3f}", rec=f"{stats['rec']:.4f}")
+                if it % 10 == 0 or it == config.iterations - 1:
+                    log.write(event="iteration", scale=k, iteration=it, **stats)
+                total_done += 1
+                step_counter += 1
+                if (it + 1) % checkpoint_every == 0 and it + 1 < config.iterations:
+                    save_checkpoint(workdir, step_counter, _payload(fingerprint, state, k, it + 1, run.models))
+                if stop_after is not None and total_done >= stop_after:
+                    return False
+        steps.finish_scale(run.models.generator, state.done, run.rec_in, run.amp)
+        state.critics.append(run.models.critic.eval())
+        step_counter += 1
+        save_checkpoint(workdir, step_counter, _payload(fingerprint, state, k + 1, 0, None))
+        log.write(event="scale-done", scale=k, size=list(pyr.reals[k].shape[-2:]), width=config.width(k),
+                  noise_amp=run.amp, seconds=round(time.perf_counter() - t_scale, 2))
+    return True

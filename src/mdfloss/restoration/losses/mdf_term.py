@@ -1,0 +1,68 @@
+"""The MDF loss as a term of a restoration loss spec, with the options a spec may give."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from mdfloss.common.errors import InvalidInputError
+from mdfloss.loss import MODES, MDFLoss
+
+OPTIONS_HELP = "@pyramid, @reference, @finest=N, @scales=A-B, @taps=head.body or @bf16"
+
+
+def _int_list(text: str, term: str) -> list[int]:
+    try:
+        if "-" in text:
+            a, b = text.split("-")
+            return list(range(int(a), int(b) + 1))
+        return [int(v) for v in text.split(".")]
+    except ValueError:
+        raise InvalidInputError(f"loss {term}: expected scales as A-B or A.B.C, got {text!r}") from None
+
+
+def parse_mdf_options(term: str, options: list[str]) -> dict:
+    """``["pyramid", "finest=2", "bf16"]`` -> keyword arguments of :class:`MDFTerm`."""
+    out: dict = {}
+    for opt in options:
+        key, sep, value = opt.partition("=")
+        if not sep and key in MODES:
+            out["mode"] = key
+        elif not sep and key == "bf16":
+            out["bf16"] = True
+        elif sep and key == "finest" and value.isdigit() and int(value) >= 1:
+            out["finest"] = int(value)
+        elif sep and key == "scales":
+            out["scales"] = _int_list(value, term)
+        elif sep and key == "taps":
+            out["taps"] = value.split(".")
+        else:
+            raise InvalidInputError(f"loss {term}: unknown option {opt!r}; use {OPTIONS_HELP}")
+    if "finest" in out and "scales" in out:
+        raise InvalidInputError(f"loss {term}: give @finest=N or @scales=..., not both")
+    return out
+
+
+class MDFTerm(nn.Module):
+    """An MDF loss for training: unclamped outputs allowed; ``finest=N`` keeps the N finest
+    scales; ``bf16`` runs the term under bfloat16 autocast (its value is returned as float32)."""
+
+    def __init__(self, term: str, source: str, *, mode: str = "reference", scales: list[int] | None = None,
+                 taps: list[str] | None = None, finest: int | None = None, bf16: bool = False) -> None:
+        super().__init__()
+        self.term, self.bf16 = term, bf16
+        if finest is not None:
+            n = len(MDFLoss.load(source).metadata["scale_factors"])
+            if finest > n:
+                raise InvalidInputError(f"loss {term}: finest={finest} but the loss has {n} scales")
+            scales = list(range(n - finest, n))
+        self.loss = MDFLoss.load(source, mode=mode, scales=scales, taps=taps, check_range=False)
+
+    def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.bf16:
+            with torch.autocast(prediction.device.type, dtype=torch.bfloat16):
+                return self.loss(prediction, target).float()
+        return self.loss(prediction, target)
+
+    def extra_repr(self) -> str:
+        return self.term
