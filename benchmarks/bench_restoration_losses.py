@@ -1,8 +1,9 @@
 """Cost of one fine-tuning step per loss, measured side by side, for the benchmark's `cpu` networks.
 
 A step is the network's forward, the loss, backward and Adam, on a batch of random patches
-(what the `cpu` benchmark preset fine-tunes with: 8 patches of 64 px). Median of
-``--repeats`` steps after a warm-up.
+(what the `cpu` benchmark preset fine-tunes with: 8 patches of 64 px). The losses take turns,
+one step each per round, so load from other work on the machine falls on all of them alike;
+median of ``--repeats`` rounds after a warm-up round.
 
     python benchmarks/bench_restoration_losses.py [--task sisr] [--batch 8] [--patch 64] [--threads 2]
 """
@@ -43,29 +44,29 @@ def main(argv: list[str] | None = None) -> None:
     g = torch.Generator().manual_seed(0)
     lq = torch.rand(args.batch, 3, args.patch // factor, args.patch // factor, generator=g)
     hq = torch.rand(args.batch, 3, args.patch, args.patch, generator=g)
-    rows = []
-    for spec in (args.losses or DEFAULT_LOSSES[args.task]).split(","):
+    specs = (args.losses or DEFAULT_LOSSES[args.task]).split(",")
+    runs = []
+    for spec in specs:
         torch.manual_seed(0)
         model = build_model(preset.model, scale=factor)
-        opt = torch.optim.Adam(model.parameters(), lr=1e-4)
-        criterion = build_loss(spec)
-        times = []
-        for i in range(args.repeats + 1):
+        runs.append((spec, model, torch.optim.Adam(model.parameters(), lr=1e-4), build_loss(spec), []))
+    for i in range(args.repeats + 1):
+        for spec, model, opt, criterion, times in runs:
             t0 = time.perf_counter()
             value = criterion(model(lq), hq)
             opt.zero_grad(set_to_none=True)
             value.backward()
             opt.step()
-            if i:  # the first step warms up oneDNN's kernels
+            if i:  # the first round warms up oneDNN's kernels
                 times.append(time.perf_counter() - t0)
-        rows.append((spec, statistics.median(times)))
+    rows = [(spec, statistics.median(times)) for spec, *_, times in runs]
     base = rows[0][1]
     print(f"{args.task}: {preset.model}, batch {args.batch} x {args.patch}-px patches, {args.threads} threads, "
           f"torch {torch.__version__}\n")
     print(f"| loss | s / step | patches / s | vs {rows[0][0]} |")
     print("|---|---|---|---|")
     for spec, t in rows:
-        print(f"| {spec} | {t:.3f} | {args.batch / t:.1f} | {t / base:.1f}x |")
+        print(f"| {spec} | {t:.3f} | {args.batch / t:.1f} | {t / base:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -16,7 +17,8 @@ from mdfloss import load_loss_file
 from mdfloss.common.checkpoint import list_checkpoints
 
 # The fast preset's 6 scales, 5 iterations each, a checkpoint every 2 iterations.
-ARGS = ["--task", "jpeg", "--preset", "fast", "--iterations", "5", "--checkpoint-every", "2", "--seed", "11"]
+ARGS = ["--task", "jpeg", "--preset", "fast", "--iterations", "5", "--checkpoint-every", "2", "--seed", "11",
+        "--device", "cpu"]  # bitwise equality is asserted: never let it run on a GPU
 
 
 def _cmd(out: Path, *extra: str) -> list[str]:
@@ -59,9 +61,17 @@ def test_kill_and_resume_matches_uninterrupted(tmp_path, uninterrupted, checkpoi
     proc = subprocess.run(_cmd(out, "--resume"), env=_env(), capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     resumed = load_loss_file(out).critics
+    assert len(resumed) == len(uninterrupted) == 6
     for a, b in zip(uninterrupted, resumed):
+        assert a.keys() == b.keys()
         for k in a:
             assert torch.equal(a[k], b[k]), k
+    events = [json.loads(line) for line in (out.with_name(out.name + ".work") / "log.jsonl").read_text().splitlines()]
+    resumed_at = [(e["scale"], e["iteration"]) for e in events if e["event"] == "resumed"]
+    if checkpoints == 0 and not resumed_at:
+        return  # killed before the first checkpoint: a fresh start is the right thing
+    # The second process continued from the checkpoint the first one left, not from scratch.
+    assert len(resumed_at) == 1 and resumed_at[0] != (0, 0), resumed_at
 
 
 RESTORER = ["train-restorer", "--task", "sisr", "--loss", "l1", "--preset", "smoke", "--iterations", "12",
@@ -90,4 +100,8 @@ def test_kill_restorer_and_resume(tmp_path, restorer_uninterrupted, checkpoint):
     done = subprocess.run(_restorer_cmd(out, "--resume"), env=_env(), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     resumed = torch.load(out / "model.pt", weights_only=True)["model"]
+    assert resumed.keys() == restorer_uninterrupted.keys()
     assert all(torch.equal(restorer_uninterrupted[k], resumed[k]) for k in resumed)
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    starts = [json.loads(line)["iteration"] for line in lines if '"resumed"' in line]
+    assert len(starts) == 1 and starts[0] >= checkpoint, starts

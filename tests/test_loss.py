@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from mdfloss import MDFLoss, mdf_loss
+from mdfloss import InvalidInputError, MDFLoss, mdf_loss
 from mdfloss.loss.assets import pretrained_path
 from mdfloss.loss.weights import load_loss_file
 
@@ -119,11 +119,31 @@ def test_scales_and_taps_are_configurable(rng):
 def test_pyramid_skips_scales_below_receptive_field(rng):
     loss = MDFLoss.pretrained("published-sisr", mode="pyramid", reduction="none")
     x, y = _pair(rng, n=1, size=(48, 48))
-    # 48 px: scales whose resized side < 11 px are skipped; the value equals the sum over kept scales.
-    kept = [k for k, f in zip(loss.scales, loss._factors) if round(48 * f) >= 11]
-    assert 0 < len(kept) < len(loss.scales)
-    alone = MDFLoss.pretrained("published-sisr", mode="pyramid", scales=kept, reduction="none")
+    # By hand: the published SISR file has 9 critics, scale k shown at 0.75 ** (8 - k) of the input;
+    # at 48 px the default scales 0..7 see 5, 6, 9, 11, 15, 20, 27 and 36 px. The critics' receptive
+    # field is 11 px, so scales 0, 1 and 2 are skipped and 3..7 are kept.
+    alone = MDFLoss.pretrained("published-sisr", mode="pyramid", scales=[3, 4, 5, 6, 7], reduction="none")
     torch.testing.assert_close(loss(x, y), alone(x, y))
+    with pytest.raises(InvalidInputError, match=r"too small for pyramid mode"):
+        MDFLoss.pretrained("published-sisr", mode="pyramid", scales=[0, 1, 2])(x, y)
+
+
+@pytest.mark.parametrize("k", [3, 6, 8])
+def test_pyramid_scale_equals_reference_on_a_hand_resized_image(rng, k):
+    """Scale k alone in pyramid mode = reference mode's scale k on the image resized by hand."""
+    import torch.nn.functional as F
+
+    x, y = _pair(rng, n=2, size=(60, 52))
+    factor = 0.75 ** (8 - k)  # SinGAN's ratio, as recorded for the published file's 9 critics
+    size = (round(60 * factor), round(52 * factor))
+    small = [F.interpolate(t, size=size, mode="bicubic", align_corners=False, antialias=True) for t in (x, y)]
+    pyramid = MDFLoss.pretrained("published-sisr", mode="pyramid", scales=[k], reduction="none")(x, y)
+    reference = MDFLoss.pretrained("published-sisr", mode="reference", scales=[k], reduction="none",
+                                   check_range=False)(*small)
+    torch.testing.assert_close(pyramid, reference, rtol=1e-6, atol=0)
+    # ...and not the full-resolution value, unless k is the finest scale.
+    full = MDFLoss.pretrained("published-sisr", mode="reference", scales=[k], reduction="none")(x, y)
+    assert (k == 8) == torch.allclose(pyramid, full, rtol=1e-6, atol=0)
 
 
 def test_function_matches_module(rng):

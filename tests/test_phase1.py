@@ -22,6 +22,7 @@ def _train(tmp_path, name="loss", **kw):
     kw.setdefault("config", TINY)
     kw.setdefault("progress", False)
     kw.setdefault("checkpoint_every", 2)
+    kw.setdefault("device", "cpu")  # bitwise equality is asserted below: never let it move to a GPU
     return train_loss(kw.pop("task", "jpeg"), out=tmp_path / f"{name}.safetensors", **kw)
 
 
@@ -48,9 +49,14 @@ def test_resumed_run_equals_uninterrupted(tmp_path):
     assert not (tmp_path / "part.safetensors").exists(), "no output before the run has finished"
     assert list_checkpoints(tmp_path / "part.safetensors.work")
     resumed = _train(tmp_path, name="part", seed=3, resume=True)
+    assert len(full.critics) == len(resumed.critics) >= 2
     for a, b in zip(full.critics, resumed.critics):
+        assert a.keys() == b.keys()
         for k in a:
             assert torch.equal(a[k], b[k]), k
+    log = [json.loads(line) for line in (tmp_path / "part.safetensors.work" / "log.jsonl").read_text().splitlines()]
+    # stop_after=9 with 6 iterations a scale: 6 at scale 0, 3 at scale 1, newest checkpoint at scale 1, it 2.
+    assert [(r["scale"], r["iteration"]) for r in log if r["event"] == "resumed"] == [(1, 2)]
 
 
 def test_corrupt_newest_checkpoint_falls_back(tmp_path):

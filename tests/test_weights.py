@@ -40,6 +40,7 @@ def test_round_trip(weights, tmp_path):
     save_loss_file(path, weights)
     back = load_loss_file(path)
     assert back.metadata == weights.metadata
+    assert len(weights.critics) == len(back.critics) > 0
     for a, b in zip(weights.critics, back.critics):
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     x = torch.rand(1, 3, 40, 40)
