@@ -207,3 +207,83 @@ def test_diverging_critic_is_detected(tmp_path):
     with pytest.raises(TrainingDivergedError, match=r"the critic diverged"):
         train_loss("jpeg", out=tmp_path / "d.safetensors", config=replace(TINY, max_critic_gap=1e-12), progress=False)
     assert not (tmp_path / "d.safetensors").exists()
+
+
+def _restorer_file(path, task):
+    """A small, valid train-restorer model file (random weights)."""
+    from mdfloss.restoration.models import build_model
+    from mdfloss.restoration.presets import restorer_preset
+
+    preset = restorer_preset(task, "smoke")
+    scale = preset.degradation.get("scale", 1) if task == "sisr" else 1
+    torch.manual_seed(0)
+    torch.save({"model": build_model(preset.model, scale=scale).state_dict(), "task": task, "loss": "l1",
+                "preset": preset.to_dict(), "seed": 0}, path)
+    return path
+
+
+@pytest.mark.parametrize("task", ["denoise", "sisr"])
+def test_restorer_as_distortion_runs_the_network_on_the_degraded_image(tmp_path, task):
+    from mdfloss.restoration.as_distortion import RestoredDistortion
+    from mdfloss.restoration.evaluate import load_restorer
+
+    path = _restorer_file(tmp_path / "m.pt", task)
+    d = make_distortion(f"{task}_restored", plugins={f"{task}_restored": RestoredDistortion(path, task)})
+    x = torch.rand(1, 3, 30, 26, generator=torch.Generator().manual_seed(1))  # not a multiple of 4
+    y = d(x, torch.Generator().manual_seed(5))
+    assert y.shape == x.shape and not torch.equal(y, x)
+    # By hand: the same seed chain, degradation, then the network, then the crop.
+    model, record = load_restorer(path)
+    from mdfloss.restoration.degradations import Degradation
+
+    deg = Degradation(task, **record["preset"]["degradation"])
+    seed = int(torch.randint(0, 2**62, (), generator=torch.Generator().manual_seed(5)))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        inner = int(torch.randint(0, 2**62, ()))
+    pad = torch.nn.functional.pad(x, (0, (-26) % deg.factor, 0, (-30) % deg.factor), mode="replicate")
+    with torch.no_grad():
+        expected = model(deg(pad, torch.Generator().manual_seed(inner))).clamp(0, 1)[..., :30, :26]
+    torch.testing.assert_close(y, expected)
+    assert d.spec["params"]["restorer_sha256"] and d.spec["params"]["restorer_loss"] == "l1"
+
+
+def test_train_with_a_restorer_records_it(tmp_path):
+    from mdfloss.restoration.as_distortion import RestoredDistortion
+
+    restored = RestoredDistortion(_restorer_file(tmp_path / "m.pt", "jpeg"), "jpeg")
+    w = _train(tmp_path, task=restored.name, plugins={restored.name: restored})
+    assert w.metadata["distortion"]["name"] == "jpeg_restored"
+    assert len(w.metadata["distortion"]["params"]["restorer_sha256"]) == 64
+
+
+def test_several_training_images_train_one_loss(tmp_path):
+    from PIL import Image
+
+    from mdfloss.loss.assets import bundled_image_path
+
+    photo = Image.open(bundled_image_path()).convert("RGB")
+    second = tmp_path / "imgs" / "b.png"
+    second.parent.mkdir()
+    photo.transpose(Image.Transpose.FLIP_TOP_BOTTOM).crop((0, 0, 200, 150)).save(second)
+    (tmp_path / "imgs" / "notes.txt").write_text("not an image")
+    photo.save(tmp_path / "imgs" / "a.png")
+    w = _train(tmp_path, name="two", image=tmp_path / "imgs")  # a folder: its images, by name
+    names = [i["name"] for i in w.metadata["training_image"]]
+    assert names == ["a.png", "b.png"] and all(len(i["sha256"]) == 64 for i in w.metadata["training_image"])
+    one = _train(tmp_path, name="one", image=tmp_path / "imgs" / "a.png")
+    # Same settings and seed, one image more: the critics saw different data.
+    assert any(not torch.equal(a[k], b[k]) for a, b in zip(one.critics, w.critics) for k in a)
+    log = (tmp_path / "two.safetensors.work" / "log.jsonl").read_text()
+    assert '"event": "start"' in log and '"done"' in log
+
+
+def test_training_images_are_checked(tmp_path):
+    with pytest.raises(InvalidInputError, match=r"holds no images"):
+        (tmp_path / "empty").mkdir()
+        _train(tmp_path, name="e", image=tmp_path / "empty")
+    from mdfloss import ImageReadError
+
+    with pytest.raises(ImageReadError, match=r"does not exist"):
+        _train(tmp_path, name="m", image=[tmp_path / "nope.png"])
+    assert not (tmp_path / "e.safetensors").exists() and not (tmp_path / "m.safetensors").exists()

@@ -45,7 +45,8 @@ def _params(task: str, sigma: str | None, quality: str | None, extra: tuple[str,
 
 @click.command()
 @click.option("--task", required=True, help="sisr, denoise, jpeg, a registered name, or package.module:function.")
-@click.option("--image", type=click.Path(), default=None, help="Training image (default: the bundled CC0 photo).")
+@click.option("--image", type=click.Path(), multiple=True,
+              help="Training image or folder; repeat for several (default: the bundled CC0 photo).")
 @click.option("--preset", type=click.Choice(list(PRESETS)), default="fast", show_default=True)
 @click.option("--out", required=True, type=click.Path(), help="Loss file to write (.safetensors).")
 @click.option("--workdir", type=click.Path(), default=None, help="Checkpoints and log.jsonl [default: OUT.work].")
@@ -56,10 +57,12 @@ def _params(task: str, sigma: str | None, quality: str | None, extra: tuple[str,
 @click.option("--sigma", default=None, help="denoise: noise sigma on the 0-255 scale, or MIN-MAX for blind denoising [25].")
 @click.option("--quality", default=None, help="jpeg: quality 1-100, or MIN-MAX [10].")
 @click.option("--param", "extra", multiple=True, help="KEY=VALUE passed to a plug-in distortion (JSON values).")
+@click.option("--restorer", type=click.Path(dir_okay=False), default=None,
+              help="A train-restorer model.pt: the distortion becomes 'degrade as TASK does, then run this network'.")
 @click.option("--iterations", type=int, default=None, help="Override the preset's iterations per scale.")
 @click.option("--checkpoint-every", type=int, default=50, show_default=True)
-def train(task, image, preset, out, workdir, resume, force, seed, device, sigma, quality, extra, iterations,
-          checkpoint_every):
+def train(task, image, preset, out, workdir, resume, force, seed, device, sigma, quality, extra, restorer,
+          iterations, checkpoint_every):
     """Train a task-specific MDF loss on one image (Phase 1)."""
     import dataclasses
 
@@ -71,8 +74,18 @@ def train(task, image, preset, out, workdir, resume, force, seed, device, sigma,
         if iterations < 1:
             raise InvalidInputError(f"--iterations: expected a positive integer, got {iterations}")
         config = dataclasses.replace(config, iterations=iterations)
-    weights = train_loss(task, out=out, image=image, preset=preset, config=config,
-                         distortion_params=_params(task, sigma, quality, extra), workdir=workdir,
+    params, plugins = _params(task, sigma, quality, extra), None
+    if restorer is not None:
+        if task not in ("sisr", "denoise", "jpeg"):
+            raise InvalidInputError(f"--restorer: needs --task sisr, denoise or jpeg, got {task!r}")
+        if params:
+            raise InvalidInputError("--restorer: the degradation is the restorer's own; drop --sigma, --quality and --param")
+        from mdfloss.restoration.as_distortion import RestoredDistortion
+
+        restored = RestoredDistortion(restorer, task)
+        task, plugins = restored.name, {restored.name: restored}
+    weights = train_loss(task, out=out, image=list(image) or None, preset=preset, config=config, plugins=plugins,
+                         distortion_params=params, workdir=workdir,
                          resume=resume, force=force, seed=seed, device=device,
                          checkpoint_every=checkpoint_every)
     run = weights.metadata["training_run"]

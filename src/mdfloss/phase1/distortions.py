@@ -128,7 +128,8 @@ class Distortion:
 
     @property
     def spec(self) -> dict[str, Any]:
-        return {"name": self.name, "params": dict(self.params)}
+        # A plug-in object may describe itself (``spec_params``), e.g. which network it runs.
+        return {"name": self.name, "params": {**getattr(self._fn, "spec_params", {}), **self.params}}
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         if self._builtin:

@@ -8,7 +8,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 from tqdm.auto import tqdm
@@ -17,7 +17,8 @@ from mdfloss.common.checkpoint import list_checkpoints, load_latest, save_checkp
 from mdfloss.common.device import resolve_device
 from mdfloss.common.errors import InvalidInputError, OutputPathError, TrainingDivergedError
 from mdfloss.common.files import check_output_path
-from mdfloss.common.imageio import read_image
+from mdfloss.common.imageio import IMAGE_SUFFIXES, read_image
+from mdfloss.common.resize import resize, scale_size
 from mdfloss.common.runs import JsonlLog, derive_generator, prepare_workdir
 from mdfloss.loss.assets import bundled_image_path
 from mdfloss.loss.weights import LossWeights, loss_metadata, save_loss_file
@@ -30,7 +31,7 @@ from mdfloss.phase1.pyramid import Pyramid, build_pyramid
 CHECKPOINT_FORMAT = "mdfloss-phase1-checkpoint"
 
 
-def _fingerprint(config: steps.Phase1Config, distortion: Distortion, image_sha: str, seed: int) -> str:
+def _fingerprint(config: steps.Phase1Config, distortion: Distortion, image_sha: str | list[str], seed: int) -> str:
     # Kept as it was in 0.1, so checkpoints written then still resume.
     blob = json.dumps([config.to_dict(), distortion.spec, image_sha, seed], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -68,7 +69,7 @@ def _output_weights(state: _State, pyr: Pyramid, distortion: Distortion, task: s
     meta = loss_metadata(
         [c.width for c in state.critics], input_range=[-1.0, 1.0], scale_factors=list(pyr.factors), task=task,
         source=f"trained by mdfloss {__version__} (Phase 1)",
-        license="MIT (mdfloss); trained on the image named in training_image",
+        license="MIT (mdfloss); trained on the image(s) named in training_image",
         scale_sizes=[list(r.shape[-2:]) for r in pyr.reals], distortion=distortion.spec, training_image=image_info,
         training_config={**config.to_dict(), "seed": seed, "preset": preset},
         training_run={"seconds": round(seconds, 1), "device": str(device), "torch": torch.__version__,
@@ -78,16 +79,54 @@ def _output_weights(state: _State, pyr: Pyramid, distortion: Distortion, task: s
     return LossWeights(states, meta)
 
 
-def _read_training_image(image: str | Path | None, config: steps.Phase1Config) -> tuple[torch.Tensor, dict]:
-    path = Path(image) if image is not None else bundled_image_path()
+def _read_one(path: Path, config: steps.Phase1Config) -> tuple[torch.Tensor, dict]:
     img01 = read_image(path, argument="image")
     h, w = img01.shape[-2:]
     if min(h, w) < config.min_size:
         raise InvalidInputError(
-            f"image: {w}x{h} px is smaller than the pyramid's coarsest size ({config.min_size} px on the "
-            "shorter side); use a larger image"
+            f"image: '{path.name}' is {w}x{h} px, smaller than the pyramid's coarsest size ({config.min_size} px on "
+            "the shorter side); use a larger image"
         )
     return img01, {"name": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "size": [w, h]}
+
+
+def _image_paths(image: str | Path | Sequence[str | Path] | None) -> list[Path]:
+    if image is None:
+        return [bundled_image_path()]
+    items = [image] if isinstance(image, (str, Path)) else list(image)
+    paths: list[Path] = []
+    for item in map(Path, items):
+        if item.is_dir():
+            found = sorted(f for f in item.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise InvalidInputError(f"image: folder '{item}' holds no images ({', '.join(IMAGE_SUFFIXES)})")
+            paths += found
+        else:
+            paths.append(item)
+    if not paths:
+        raise InvalidInputError("image: expected at least one training image")
+    return paths
+
+
+def _read_training_images(image, config: steps.Phase1Config) -> tuple[torch.Tensor, dict | list[dict]]:
+    """One image: (1, 3, H, W) as it is. Several: each fitted to ``max_size`` as the pyramid would, then
+    centre-cropped to their common size and stacked as a batch (K, 3, H, W): every Phase-1 step works
+    on batches, so the critics learn from all K images at once."""
+    paths = _image_paths(image)
+    read = [_read_one(p, config) for p in paths]
+    if len(read) == 1:
+        return read[0]
+    fitted = []
+    for img, _ in read:
+        h, w = img.shape[-2:]
+        fitted.append(resize(img, scale_size(h, w, min(1.0, config.max_size / max(h, w)))).clamp(0, 1))
+    ch, cw = min(f.shape[-2] for f in fitted), min(f.shape[-1] for f in fitted)
+    if min(ch, cw) < config.min_size:
+        raise InvalidInputError(f"image: the images' common crop is {cw}x{ch} px, smaller than the pyramid's "
+                                f"coarsest size ({config.min_size} px); use images of similar shape")
+    crops = [f[..., (f.shape[-2] - ch) // 2:(f.shape[-2] - ch) // 2 + ch, (f.shape[-1] - cw) // 2:(f.shape[-1] - cw) // 2 + cw]
+             for f in fitted]
+    return torch.cat(crops), [info for _, info in read]
 
 
 def _restore(workdir: Path, fingerprint: str, state: _State, pyr: Pyramid, distortion: Distortion,
@@ -132,7 +171,7 @@ def train_loss(
     task: str = "sisr",
     *,
     out: str | Path,
-    image: str | Path | None = None,
+    image: str | Path | Sequence[str | Path] | None = None,
     preset: str | None = "fast",
     config: steps.Phase1Config | None = None,
     distortion_params: dict[str, Any] | None = None,
@@ -151,7 +190,9 @@ def train_loss(
     Args:
         task: ``sisr``, ``denoise``, ``jpeg``, a name in ``plugins``, or ``"module:function"``.
         out: the loss file to write (atomically, only once the run has finished).
-        image: the training image; default the bundled CC0 photograph.
+        image: the training image, a list of images or a folder; default the bundled CC0 photograph.
+            Several images are fitted to the pyramid, centre-cropped to a common size and trained on
+            as one batch; ``training_image`` in the metadata then lists them all.
         preset: ``fast`` (<= 10 min on 2 CPU cores), ``standard`` (<= 30 min), ``paper``
             (SinGAN's defaults, for a GPU). Ignored when ``config`` is given.
         distortion_params: e.g. ``{"sigma": 25/255}`` or ``{"quality": [5, 30]}``.
@@ -180,13 +221,14 @@ def train_loss(
     if not isinstance(checkpoint_every, int) or checkpoint_every < 1:
         raise InvalidInputError(f"checkpoint_every: expected a positive integer, got {checkpoint_every!r}")
     dev = resolve_device(device)
-    img01, image_info = _read_training_image(image, config)
-    fingerprint = _fingerprint(config, distortion, image_info["sha256"], seed)
+    img01, image_info = _read_training_images(image, config)
+    shas = image_info["sha256"] if isinstance(image_info, dict) else [i["sha256"] for i in image_info]
+    fingerprint = _fingerprint(config, distortion, shas, seed)
     workdir = Path(workdir) if workdir is not None else out.with_name(out.name + ".work")
     if workdir.exists() and not workdir.is_dir():
         raise OutputPathError(f"workdir: '{workdir}' exists and is not a folder")
     settings = {"task": task, "distortion": distortion.spec, "config": config.to_dict(),
-                "image_sha256": image_info["sha256"], "seed": seed}
+                "image_sha256": shas, "seed": seed}
     try:
         prepare_workdir(workdir, settings, resume=resume, force=force,
                         has_checkpoints=bool(list_checkpoints(workdir)), clear=[workdir])
