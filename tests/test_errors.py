@@ -76,3 +76,13 @@ def test_bad_data_range():
 def test_weights_argument_type():
     with pytest.raises(InvalidInputError, match=r"weights: expected LossWeights.*from_file"):
         MDFLoss("published-jpeg")  # type: ignore[arg-type]
+
+
+def test_a_missing_extra_is_named():
+    from mdfloss import MDFError
+    from mdfloss.common.extras import MissingExtraError, require
+
+    with pytest.raises(MissingExtraError, match=r"the FLIP metric needs the 'metrics' extra .*pip install 'mdfloss\[metrics\]'"):
+        require("no_such_module_for_mdfloss", "metrics", "the FLIP metric")
+    assert issubclass(MissingExtraError, MDFError) and issubclass(MissingExtraError, ImportError)
+    assert require("math", "metrics", "x").sqrt(4.0) == 2.0

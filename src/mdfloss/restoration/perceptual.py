@@ -20,6 +20,7 @@ import logging
 import torch
 
 from mdfloss.common.errors import InvalidInputError
+from mdfloss.common.extras import require
 
 DEFAULT_JOD_DISPLAY = "standard_fhd"
 #: For each metric, whether a higher value is better.
@@ -42,7 +43,7 @@ def _quiet_cpp_extension():
 def cvvdp_model(display: str):
     """A ColorVideoVDP metric for ``display`` (built once by each caller that needs it; about a second)."""
     with _quiet_cpp_extension():
-        import pycvvdp
+        pycvvdp = require("pycvvdp", "metrics", "the JOD metric")
 
     try:
         return pycvvdp.cvvdp(display_name=display, quiet=True, device=torch.device("cpu"))
@@ -76,7 +77,7 @@ def jod(pred: torch.Tensor, target: torch.Tensor, display: str = DEFAULT_JOD_DIS
 
 def flip(pred: torch.Tensor, target: torch.Tensor) -> float:
     """Mean NVIDIA FLIP error (LDR) of ``pred`` against ``target``."""
-    import flip_evaluator
+    flip_evaluator = require("flip_evaluator", "metrics", "the FLIP metric")
 
     p, t = (x[0].permute(1, 2, 0).float().cpu().numpy().copy() for x in (pred, target))
     _, mean_error, _ = flip_evaluator.evaluate(t, p, "LDR", applyMagma=False)
@@ -89,7 +90,7 @@ def perceptual(pred: torch.Tensor, target: torch.Tensor, jod_display: str = DEFA
 
     ``jod_model``: a :func:`cvvdp_model` for ``jod_display``, to reuse across images.
     """
-    import piq
+    piq = require("piq", "metrics", "the HaarPSI and MDSI metrics")
 
     if pred.dim() != 4 or pred.shape[:2] != (1, 3):
         raise InvalidInputError(f"prediction: expected one image (1, 3, H, W), got shape {tuple(pred.shape)}")

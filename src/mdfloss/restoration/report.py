@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from mdfloss.common.extras import require
 from mdfloss.common.files import atomic_write_bytes, write_csv, write_png
 from mdfloss.restoration.data import EvalPairs
 from mdfloss.restoration.evaluate import load_restorer
@@ -115,8 +116,7 @@ def _set_section(runs, set_name: str) -> tuple[list[str], list[dict], dict]:
 
 def plot_differences(runs, set_name: str, path: Path) -> None:
     """One panel per metric: each loss's paired difference to the reference loss with its 95 % interval."""
-    import matplotlib
-
+    matplotlib = require("matplotlib", "metrics", "the benchmark's plots")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

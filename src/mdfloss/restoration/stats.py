@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 from mdfloss.common.errors import InvalidInputError
+from mdfloss.common.extras import require
 
 #: Values of one loss: per seed, per image name.
 SeedRuns = Sequence[Mapping[str, float]]
@@ -30,7 +31,7 @@ SeedRuns = Sequence[Mapping[str, float]]
 
 def t_quantile(df: float, level: float = 0.95) -> float:
     """Two-sided ``level`` quantile of Student's t with ``df`` degrees of freedom."""
-    from scipy.stats import t
+    t = require("scipy.stats", "metrics", "the benchmark's statistics").t
 
     if not df > 0:
         raise InvalidInputError(f"df: expected a positive number of degrees of freedom, got {df!r}")

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The core install alone (no extras) in its own venv, with the CPU torch 2.13.0 wheel (the lowest torch the core
+# allows): the loss, a short Phase-1 run on a tiny image, a restoration smoke run with an MDF term, and evaluate's
+# one-line refusal when the metrics extra is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+python3 -m venv "$work/venv"
+py="$work/venv/bin/python"
+"$py" -m pip install -q torch==2.13.0
+"$py" -m pip install -q .
+cd "$work"
+"$py" - <<'PY'
+import numpy as np, torch
+from PIL import Image
+import mdfloss
+from mdfloss import MDFLoss
+rng = np.random.default_rng(0)
+import os
+os.makedirs("imgs")
+for i in range(3):
+    Image.fromarray(rng.integers(0, 256, (72, 64, 3), dtype=np.uint8)).save(f"imgs/{i}.png")
+x = torch.rand(1, 3, 48, 48, requires_grad=True)
+MDFLoss.pretrained("jpeg", mode="pyramid")(x, torch.rand(1, 3, 48, 48)).backward()
+assert x.grad is not None and torch.__version__.startswith("2.13")
+print("core: loss ok with torch", torch.__version__)
+PY
+mdf="$work/venv/bin/mdfloss"
+"$mdf" train --task jpeg --preset fast --iterations 2 --image imgs/0.png --out jpeg.safetensors
+"$mdf" train-restorer --task denoise --loss "l1+0.001*mdf:jpeg.safetensors@pyramid" --preset smoke \
+    --train-set imgs --val-set imgs --device cpu --out restorer
+set +e
+"$mdf" evaluate --model restorer/model.pt --set imgs 2> err.txt
+rc=$?
+set -e
+if [ "$rc" -ne 2 ] || ! grep -q "pip install 'mdfloss\[metrics\]'" err.txt; then
+    echo "core: evaluate without the metrics extra should stop with one line naming it (exit $rc):"; cat err.txt
+    exit 1
+fi
+"$mdf" evaluate --model restorer/model.pt --set imgs --no-perceptual
+echo "core install: loss, train, train-restorer and evaluate --no-perceptual passed; evaluate named the missing extra"
