@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from mdfloss import MDFLoss
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -23,16 +22,6 @@ def need(path: Path) -> Path:
 @pytest.fixture(scope="session")
 def expected_values() -> dict:
     return json.loads(need(REFERENCE / "expected_values.json").read_text())
-
-
-@pytest.fixture(scope="session")
-def sisr_loss() -> MDFLoss:
-    return MDFLoss.pretrained("published-sisr")
-
-
-@pytest.fixture(scope="session")
-def jpeg_loss() -> MDFLoss:
-    return MDFLoss.pretrained("published-jpeg")
 
 
 @pytest.fixture()

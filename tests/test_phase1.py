@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from mdfloss import InvalidInputError, MDFLoss, OutputPathError, load_loss_file
+from mdfloss import ImageReadError, InvalidInputError, MDFLoss, OutputPathError, load_loss_file
 from mdfloss.common.checkpoint import list_checkpoints
 from mdfloss.phase1.distortions import make_distortion
 from mdfloss.phase1.steps import Phase1Config
@@ -157,7 +157,7 @@ def test_refusals(tmp_path):
         _train(tmp_path, image=small)
     bad = tmp_path / "bad.png"
     bad.write_text("nope")
-    with pytest.raises(Exception, match=r"not a readable image"):
+    with pytest.raises(ImageReadError, match=r"not a readable image"):
         _train(tmp_path, image=bad)
     with pytest.raises(OutputPathError, match=r"does not exist; create it first"):
         train_loss("jpeg", out=tmp_path / "no" / "dir" / "x.safetensors", config=TINY)
@@ -279,11 +279,9 @@ def test_several_training_images_train_one_loss(tmp_path):
 
 
 def test_training_images_are_checked(tmp_path):
+    (tmp_path / "empty").mkdir()
     with pytest.raises(InvalidInputError, match=r"holds no images"):
-        (tmp_path / "empty").mkdir()
         _train(tmp_path, name="e", image=tmp_path / "empty")
-    from mdfloss import ImageReadError
-
     with pytest.raises(ImageReadError, match=r"does not exist"):
         _train(tmp_path, name="m", image=[tmp_path / "nope.png"])
     assert not (tmp_path / "e.safetensors").exists() and not (tmp_path / "m.safetensors").exists()

@@ -95,6 +95,29 @@ def test_bad_loss_specs(spec, error, match):
         build_loss(spec)
 
 
+@pytest.mark.parametrize("name", ["l1", "l2", "ssim", "ms_ssim"])
+def test_pixel_losses_as_function_and_module(name):
+    from mdfloss.restoration import losses
+
+    fn = getattr(losses, f"{name}_loss")
+    module = {"l1": losses.L1Loss, "l2": losses.L2Loss, "ssim": losses.SSIMLoss, "ms_ssim": losses.MSSSIMLoss}[name]
+    g = torch.Generator().manual_seed(0)
+    p, t = torch.rand(3, 3, 64, 64, generator=g), torch.rand(3, 3, 64, 64, generator=g)
+    per_image = fn(p, t, reduction="none")
+    assert per_image.shape == (3,) and (per_image > 0).all()
+    assert torch.equal(module(reduction="none")(p, t), per_image)
+    torch.testing.assert_close(fn(p, t), per_image.mean())
+    torch.testing.assert_close(module(reduction="sum")(p, t), per_image.sum())
+    assert fn(t, t).item() == pytest.approx(0.0, abs=1e-6)
+    if name in ("l1", "l2"):
+        ref = torch.nn.functional.l1_loss if name == "l1" else torch.nn.functional.mse_loss
+        torch.testing.assert_close(fn(p, t), ref(p, t))
+    with pytest.raises(InvalidInputError, match=r"reduction: expected one of"):
+        fn(p, t, reduction="max")
+    with pytest.raises(InvalidInputError, match=r"target: expected the shape of prediction"):
+        fn(p, t[..., :32])
+
+
 def test_mdf_spec_options_select_scales_and_precision():
     p, t = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64)
     term = build_loss("mdf:sisr@pyramid@finest=2").terms[0]

@@ -29,6 +29,13 @@ def derive_seed(seed: int, *keys: Any) -> int:
     return int.from_bytes(h[:8], "little") & ((1 << 63) - 1)
 
 
+def seed_of_text(text: str) -> int:
+    """A 63-bit seed from a text (the restoration data's per-item and per-image streams, ``"SEED:KEY"``).
+
+    Kept apart from :func:`derive_seed` so that runs made before the two lived here draw the same patches."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") & ((1 << 63) - 1)
+
+
 def derive_generator(seed: int, *keys: Any) -> torch.Generator:
     """A CPU generator seeded by :func:`derive_seed`."""
     return torch.Generator().manual_seed(derive_seed(seed, *keys))

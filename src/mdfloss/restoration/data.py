@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from torch.utils.data import Dataset
 
 from mdfloss.common.errors import ImageReadError
 from mdfloss.common.imageio import IMAGE_SUFFIXES, read_image
+from mdfloss.common.runs import seed_of_text
 from mdfloss.restoration.degradations import Degradation
 
 #: Named evaluation and training sets, read from ../shared/data unless a folder is given.
@@ -41,7 +41,7 @@ def list_images(folder: Path) -> list[Path]:
 
 
 def _seed_of(name: str, base: int) -> int:
-    return int.from_bytes(hashlib.sha256(f"{base}:{name}".encode()).digest()[:8], "little") & ((1 << 63) - 1)
+    return seed_of_text(f"{base}:{name}")
 
 
 class TrainPatches(Dataset):
