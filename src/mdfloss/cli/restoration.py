@@ -56,17 +56,14 @@ def evaluate_cmd(model_path, set_name, task, out_csv, data_root, limit, jod_disp
     """PSNR/SSIM (RGB and Y, BasicSR border crop), JOD, FLIP, HaarPSI and MDSI of a trained network."""
     from pathlib import Path
 
-    from mdfloss.common.errors import InvalidInputError
-    from mdfloss.restoration.evaluate import evaluate, load_restorer
+    from mdfloss.restoration.evaluate import evaluate
 
-    if task is not None and (trained_for := load_restorer(model_path)[1]["task"]) != task:
-        raise InvalidInputError(f"--task: the model was trained for {trained_for!r}, not {task!r}")
     if not no_perceptual:
         from mdfloss.restoration.perceptual import check_jod_display
 
         check_jod_display(jod_display)  # refuse an unknown display before any work
     means = evaluate(model_path, set_name, out_csv=out_csv, data_root=Path(data_root) if data_root else None,
-                     limit=limit, perceptual=not no_perceptual, jod_display=jod_display)
+                     limit=limit, perceptual=not no_perceptual, jod_display=jod_display, task=task)
     for k, v in means.items():
         click.echo(f"{k:>9}: {v:.4f}")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from mdfloss.common.errors import WeightFileError
+from mdfloss.common.errors import InvalidInputError, WeightFileError
 from mdfloss.common.files import write_csv
 from mdfloss.common.runs import load_checked
 from mdfloss.restoration.data import EvalPairs, resolve_set
@@ -36,18 +36,20 @@ def load_restorer(path: str | Path, *, argument: str = "model") -> tuple[torch.n
 def evaluate(model_path: str | Path, set_name: str | Path, *, out_csv: str | Path | None = None,
              data_root: Path | None = None, seed: int = 0, limit: int | None = None,
              device: str | torch.device = "cpu", perceptual: bool = True,
-             jod_display: str | None = None) -> dict[str, float]:
+             jod_display: str | None = None, task: str | None = None) -> dict[str, float]:
     """Metrics per image; returns their means over the set.
 
     PSNR/SSIM on RGB and Y with BasicSR's border crop and, with ``perceptual``, JOD
     (ColorVideoVDP on ``jod_display``), FLIP, HaarPSI and MDSI on the same cropped 8-bit
-    images (see :mod:`mdfloss.restoration.perceptual`).
+    images (see :mod:`mdfloss.restoration.perceptual`). ``task``: refuse a model trained for another task.
     """
     from mdfloss.restoration.perceptual import DEFAULT_JOD_DISPLAY, cvvdp_model
     from mdfloss.restoration.perceptual import perceptual as perceptual_metrics
 
     jod_display = jod_display or DEFAULT_JOD_DISPLAY
     model, record = load_restorer(model_path)
+    if task is not None and record["task"] != task:
+        raise InvalidInputError(f"--task: the model was trained for {record['task']!r}, not {task!r}")
     model = model.to(device)
     deg = Degradation(record["task"], **record["preset"]["degradation"])
     pairs = EvalPairs(resolve_set(set_name, data_root), deg, seed=seed)
