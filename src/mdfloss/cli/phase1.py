@@ -63,7 +63,7 @@ def _params(task: str, sigma: str | None, quality: str | None, extra: tuple[str,
 @click.option("--checkpoint-every", type=int, default=50, show_default=True)
 def train(task, image, preset, out, workdir, resume, force, seed, device, sigma, quality, extra, restorer,
           iterations, checkpoint_every):
-    """Train a task-specific MDF loss on one image (Phase 1)."""
+    """Train a task-specific MDF loss on one image or several (Phase 1)."""
     import dataclasses
 
     from mdfloss.phase1.presets import preset_config
