@@ -76,7 +76,9 @@ def train(task, image, preset, out, workdir, resume, force, seed, device, sigma,
         config = dataclasses.replace(config, iterations=iterations)
     params, plugins = _params(task, sigma, quality, extra), None
     if restorer is not None:
-        if task not in ("sisr", "denoise", "jpeg"):
+        from mdfloss.restoration.degradations import TASKS
+
+        if task not in TASKS:
             raise InvalidInputError(f"--restorer: needs --task sisr, denoise or jpeg, got {task!r}")
         if params:
             raise InvalidInputError("--restorer: the degradation is the restorer's own; drop --sigma, --quality and --param")

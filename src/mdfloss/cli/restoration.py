@@ -58,12 +58,14 @@ def evaluate_cmd(model_path, set_name, task, out_csv, data_root, limit, jod_disp
 
     from mdfloss.restoration.evaluate import evaluate
 
+    jod_model = None
     if not no_perceptual:
-        from mdfloss.restoration.perceptual import check_jod_display
+        from mdfloss.restoration.perceptual import cvvdp_model
 
-        check_jod_display(jod_display)  # refuse an unknown display before any work
+        jod_model = cvvdp_model(jod_display)  # refuses an unknown display before any work
     means = evaluate(model_path, set_name, out_csv=out_csv, data_root=Path(data_root) if data_root else None,
-                     limit=limit, perceptual=not no_perceptual, jod_display=jod_display, task=task)
+                     limit=limit, perceptual=not no_perceptual, jod_display=jod_display, task=task,
+                     jod_model=jod_model)
     for k, v in means.items():
         click.echo(f"{k:>9}: {v:.4f}")
 

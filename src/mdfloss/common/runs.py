@@ -77,7 +77,8 @@ class JsonlLog:
         self.close()
 
 
-def _normal(settings: dict[str, Any]) -> dict[str, Any]:
+def normal_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Settings as they read back from ``run.json`` (tuples become lists)."""
     return json.loads(json.dumps(settings, sort_keys=True))  # tuples -> lists, as read back
 
 
@@ -97,7 +98,7 @@ def prepare_workdir(workdir: Path, settings: dict[str, Any], *, resume: bool, fo
 
     With ``write=False`` (the other ranks of a distributed run) it only checks.
     """
-    settings = _normal(settings)
+    settings = normal_settings(settings)
     recorded = workdir / RUN_FILE
     if has_checkpoints and not resume and not force:
         raise OutputPathError(f"out: '{workdir}' holds checkpoints of an earlier run; pass --resume to continue "

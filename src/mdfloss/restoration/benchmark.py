@@ -23,12 +23,12 @@ from pathlib import Path
 
 from mdfloss.common.errors import InvalidInputError
 from mdfloss.common.files import atomic_write_bytes
-from mdfloss.common.runs import recorded_settings
+from mdfloss.common.runs import normal_settings, recorded_settings
 from mdfloss.restoration.data import resolve_set
 from mdfloss.restoration.degradations import Degradation
 from mdfloss.restoration.evaluate import evaluate, load_restorer
 from mdfloss.restoration.losses import build_loss
-from mdfloss.restoration.perceptual import DEFAULT_JOD_DISPLAY, check_jod_display
+from mdfloss.restoration.perceptual import DEFAULT_JOD_DISPLAY, cvvdp_model
 from mdfloss.restoration.presets import restorer_preset
 from mdfloss.restoration.train import train_restorer
 
@@ -87,17 +87,13 @@ def _train_or_reuse(task: str, loss: str, out_dir: Path, preset, init: Path | No
     wanted = {"task": task, "loss": loss, "preset": preset.to_dict(), "seed": seed}
     if final.exists():
         record = load_restorer(final)[1]
-        if {k: record.get(k) for k in wanted} == _normal(wanted):
+        if {k: record.get(k) for k in wanted} == normal_settings(wanted):
             return final
         shutil.rmtree(out_dir)  # finished with other settings: its checkpoints and log do not apply
     recorded = recorded_settings(out_dir)
-    if recorded is not None and {k: recorded.get(k) for k in wanted} != _normal(wanted):
+    if recorded is not None and {k: recorded.get(k) for k in wanted} != normal_settings(wanted):
         shutil.rmtree(out_dir)
     return train_restorer(task, loss, out_dir, preset, init=init, resume=True, seed=seed, **kw)
-
-
-def _normal(d: dict) -> dict:
-    return json.loads(json.dumps(d))
 
 
 def run_name(loss: str, seed: int, first_seed: int) -> str:
@@ -145,7 +141,7 @@ def _finetune_preset(task: str, bench: BenchPreset, from_scratch: bool, iteratio
 
 
 def _evaluate_all(out_dir: Path, runs: dict[str, list[Path]], names: dict[str, list[str]], bench: BenchPreset,
-                  sets: dict[str, Path], settings: dict, jod_display: str, eval_seed: int):
+                  sets: dict[str, Path], settings: dict, jod_display: str, eval_seed: int, jod_model):
     """Evaluate every model on every set, reusing CSVs written after the model with the same settings."""
     marker = out_dir / "eval_settings.json"
     previous = json.loads(marker.read_text()) if marker.is_file() else None
@@ -162,7 +158,7 @@ def _evaluate_all(out_dir: Path, runs: dict[str, list[Path]], names: dict[str, l
                     out_csv.stat().st_mtime_ns >= model.stat().st_mtime_ns)
                 if not fresh:
                     evaluate(model, set_path, out_csv=out_csv, limit=bench.eval_limit, seed=eval_seed,
-                             perceptual=bench.perceptual, jod_display=jod_display)
+                             perceptual=bench.perceptual, jod_display=jod_display, jod_model=jod_model)
                 rows = read_per_image(out_csv)
                 for metric in next(iter(rows.values())):
                     by_metric.setdefault(metric, []).append({img: r[metric] for img, r in rows.items()})
@@ -192,8 +188,8 @@ def run_benchmark(task: str, losses: list[str], preset: str, out_dir: str | Path
     for spec in losses:
         build_loss(spec)  # refuse a bad spec before hours of training
     bench = BENCH_PRESETS[preset]
-    if bench.perceptual:
-        check_jod_display(jod_display)  # likewise an unknown display
+    # Built once for every evaluation below; it also refuses an unknown display before any training.
+    jod_model = cvvdp_model(jod_display) if bench.perceptual else None
     base, tuned = _finetune_preset(task, bench, from_scratch, iterations)
     seed_list = [seed + i for i in range(seeds)]
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -210,7 +206,7 @@ def run_benchmark(task: str, losses: list[str], preset: str, out_dir: str | Path
         timing[loss] = [{"seconds": r["seconds"], "patches_per_s": r["patches_per_s"]} for r in records]
     sets = {name: resolve_set(name, data_root) for name in bench.eval_sets[task]}
     settings = {"jod_display": jod_display, "limit": bench.eval_limit, "perceptual": bench.perceptual, "seed": seed}
-    per_image = _evaluate_all(out_dir, models, names, bench, sets, settings, jod_display, seed)
+    per_image = _evaluate_all(out_dir, models, names, bench, sets, settings, jod_display, seed, jod_model)
     runs = BenchmarkRuns(task, preset, bench, tuned, base.model, from_scratch, seed_list, jod_display, models,
                          timing, per_image, sets, Degradation(task, **base.degradation))
     return write_report(runs, out_dir)

@@ -36,12 +36,14 @@ def load_restorer(path: str | Path, *, argument: str = "model") -> tuple[torch.n
 def evaluate(model_path: str | Path, set_name: str | Path, *, out_csv: str | Path | None = None,
              data_root: Path | None = None, seed: int = 0, limit: int | None = None,
              device: str | torch.device = "cpu", perceptual: bool = True,
-             jod_display: str | None = None, task: str | None = None) -> dict[str, float]:
+             jod_display: str | None = None, task: str | None = None, jod_model=None) -> dict[str, float]:
     """Metrics per image; returns their means over the set.
 
     PSNR/SSIM on RGB and Y with BasicSR's border crop and, with ``perceptual``, JOD
     (ColorVideoVDP on ``jod_display``), FLIP, HaarPSI and MDSI on the same cropped 8-bit
     images (see :mod:`mdfloss.restoration.perceptual`). ``task``: refuse a model trained for another task.
+    ``jod_model``: a :func:`~mdfloss.restoration.perceptual.cvvdp_model` for ``jod_display`` to reuse
+    across calls (built here when None; about a second).
     """
     from mdfloss.restoration.perceptual import DEFAULT_JOD_DISPLAY, cvvdp_model
     from mdfloss.restoration.perceptual import perceptual as perceptual_metrics
@@ -54,7 +56,8 @@ def evaluate(model_path: str | Path, set_name: str | Path, *, out_csv: str | Pat
     deg = Degradation(record["task"], **record["preset"]["degradation"])
     pairs = EvalPairs(resolve_set(set_name, data_root), deg, seed=seed)
     border = deg.factor if deg.factor > 1 else 0
-    jod_model = cvvdp_model(jod_display) if perceptual else None
+    if perceptual and jod_model is None:
+        jod_model = cvvdp_model(jod_display)
     rows = []
     for i in range(len(pairs) if limit is None else min(limit, len(pairs))):
         name, lq, hq = pairs[i]

@@ -53,11 +53,6 @@ def cvvdp_model(display: str):
         ) from None
 
 
-def check_jod_display(display: str) -> None:
-    """Raise InvalidInputError unless ``display`` is a ColorVideoVDP display model."""
-    cvvdp_model(display)
-
-
 def display_ppd(display: str) -> float:
     """Pixels per degree of visual angle of a ColorVideoVDP display model."""
     return float(cvvdp_model(display).display_geometry.get_ppd())

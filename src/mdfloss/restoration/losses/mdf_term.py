@@ -7,6 +7,8 @@ from torch import nn
 
 from mdfloss.common.errors import InvalidInputError
 from mdfloss.loss import MODES, MDFLoss
+from mdfloss.loss.assets import resolve_loss_path
+from mdfloss.loss.weights import load_loss_file
 
 OPTIONS_HELP = "@pyramid, @reference, @finest=N, @scales=A-B, @taps=head.body or @bf16"
 
@@ -51,12 +53,13 @@ class MDFTerm(nn.Module):
                  taps: list[str] | None = None, finest: int | None = None, bf16: bool = False) -> None:
         super().__init__()
         self.term, self.bf16 = term, bf16
+        weights = load_loss_file(resolve_loss_path(source))
         if finest is not None:
-            n = len(MDFLoss.load(source).metadata["scale_factors"])
+            n = len(weights.critics)
             if finest > n:
                 raise InvalidInputError(f"loss {term}: finest={finest} but the loss has {n} scales")
             scales = list(range(n - finest, n))
-        self.loss = MDFLoss.load(source, mode=mode, scales=scales, taps=taps, check_range=False)
+        self.loss = MDFLoss(weights, mode=mode, scales=scales, taps=taps, check_range=False)
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if self.bf16:
