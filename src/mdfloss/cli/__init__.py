@@ -1,7 +1,7 @@
 """Command-line interface: ``mdfloss`` or ``python -m mdfloss``.
 
 One click group; each command group lives in its own module as module-level click
-commands (:mod:`.loss`, :mod:`.phase1`, :mod:`.restoration`), added here. Every user mistake ends as one line on stderr and exit status 2; nothing is
+commands (:mod:`.loss`, :mod:`.phase1`, :mod:`.restoration`, :mod:`.study`), added here. Every user mistake ends as one line on stderr and exit status 2; nothing is
 written on failure.
 """
 
@@ -14,6 +14,7 @@ import click
 from mdfloss.cli.loss import compare, convert_reference_cmd, info
 from mdfloss.cli.phase1 import train
 from mdfloss.cli.restoration import benchmark, evaluate_cmd, train_restorer_cmd
+from mdfloss.cli.study import study
 from mdfloss.common.errors import MDFError
 
 EXIT_USER_ERROR = 2
@@ -25,7 +26,7 @@ def cli() -> None:
     """Train and use task-specific image reconstruction losses (MDF)."""
 
 
-for _command in (info, compare, convert_reference_cmd, train, train_restorer_cmd, evaluate_cmd, benchmark):
+for _command in (info, compare, convert_reference_cmd, train, train_restorer_cmd, evaluate_cmd, benchmark, study):
     cli.add_command(_command)
 
 

@@ -8,7 +8,8 @@ from types import ModuleType
 from mdfloss.common.errors import MDFError
 
 #: extra -> what it brings, for the message.
-EXTRAS = {"metrics": "torchvision, piq, cvvdp, flip-evaluator, scipy and matplotlib"}
+EXTRAS = {"metrics": "torchvision, piq, cvvdp, flip-evaluator, scipy and matplotlib",
+          "study": "starlette, uvicorn, scipy and matplotlib"}
 
 
 class MissingExtraError(MDFError, ImportError):

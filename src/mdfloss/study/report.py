@@ -1,0 +1,72 @@
+"""Write a scaled study: ``jod.csv``, ``jod.md``, ``jod.png`` and ``observers.csv``."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from mdfloss.common.extras import require
+from mdfloss.common.files import atomic_write_bytes, write_csv, write_png
+from mdfloss.study.analysis import POOLED, StudyScaling
+
+JOD_COLUMNS = ["scene", "condition", "jod", "jod_low", "jod_high"]
+
+
+def _markdown(result: StudyScaling, bootstrap: int, prior: str) -> str:
+    out = io.StringIO()
+    out.write(f"# JOD scaling\n\n{result.n_answers} answers; Thurstone Case V maximum likelihood as pwcmp's "
+              f"pw_scale (prior: {prior}, 'mean0'); ")
+    out.write(f"95 % intervals from {bootstrap} bootstrap resamples of observers.\n\n" if bootstrap else
+              "no bootstrap (intervals equal the scores).\n\n")
+    out.write("1 JOD: 75 % of observers prefer the higher condition. Scores are relative: only differences "
+              "within one scene (or within `all`) mean anything.\n\n")
+    scenes = list(dict.fromkeys(r.scene for r in result.rows))
+    for scene in [POOLED] + [s for s in scenes if s != POOLED]:
+        rows = sorted((r for r in result.rows if r.scene == scene), key=lambda r: -r.jod)
+        out.write(f"## {'All scenes pooled' if scene == POOLED else 'Scene ' + scene}\n\n"
+                  "| condition | JOD | 95 % interval |\n|---|---:|---|\n")
+        for r in rows:
+            out.write(f"| {r.condition} | {r.jod:+.2f} | [{r.jod_low:+.2f}, {r.jod_high:+.2f}] |\n")
+        out.write("\n")
+    if result.observers:
+        flagged = [o for o in result.observers if o.outlier]
+        out.write(f"## Observers\n\n{len(result.observers)} observers; "
+                  f"{len(flagged)} flagged as possible outliers (pwcmp's outlier analysis, dist_L > 1)"
+                  + (": " + ", ".join(o.observer for o in flagged) if flagged else "") + ".\n")
+    return out.getvalue()
+
+
+def plot_jod(result: StudyScaling, path: Path) -> None:
+    """JOD with 95 % error bars per condition, pooled over scenes."""
+    require("matplotlib", "study", "the JOD plot")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = sorted((r for r in result.rows if r.scene == POOLED), key=lambda r: r.jod)
+    fig, ax = plt.subplots(figsize=(6, 0.45 * len(rows) + 1.2))
+    y = range(len(rows))
+    ax.errorbar([r.jod for r in rows], list(y), xerr=[[r.jod - r.jod_low for r in rows],
+                                                         [r.jod_high - r.jod for r in rows]],
+                fmt="o", capsize=4, color="black")
+    ax.set_yticks(list(y), [r.condition for r in rows])
+    ax.axvline(0, color="grey", lw=0.8, ls=":")
+    ax.set_xlabel("JOD (all scenes pooled; 95 % bootstrap interval)")
+    ax.grid(axis="x", alpha=0.3)
+    write_png(path, fig)
+    plt.close(fig)
+
+
+def write_scaling(result: StudyScaling, out: Path, *, bootstrap: int, prior: str) -> None:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(out / "jod.csv", [{"scene": r.scene, "condition": r.condition, "jod": f"{r.jod:.6f}",
+                                 "jod_low": f"{r.jod_low:.6f}", "jod_high": f"{r.jod_high:.6f}"}
+                                for r in result.rows], JOD_COLUMNS)
+    if result.observers:
+        write_csv(out / "observers.csv", [{"observer": o.observer, "log10_likelihood": f"{o.log10_likelihood:.6f}",
+                                           "dist_L": f"{o.dist_l:.4f}", "outlier": int(o.outlier)}
+                                          for o in result.observers])
+    atomic_write_bytes(out / "jod.md", _markdown(result, bootstrap, prior).encode())
+    plot_jod(result, out / "jod.png")

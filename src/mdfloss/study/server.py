@@ -1,0 +1,128 @@
+"""The study's web server (Starlette on uvicorn): the observer page, its JSON API and the images.
+
+API (the page uses nothing else, so a lab can write its own front end):
+
+* ``GET /api/next?observer=ID[&session=S]`` → ``{"pair_id", "left", "right", "reference", "scene",
+  "answered", "total", "done": false}`` (image URLs), or ``{"done": true, "answered", "total"}``.
+  Until it is answered, the same pair is returned again, so a reloaded page resumes.
+* ``POST /api/answer`` with ``{"pair_id", "observer", "chosen": "left"|"right", "ms"}`` →
+  ``{"ok": true, "answered", "total"}``; the answer is in the database when this reply is sent.
+  A malformed answer is refused with 400, an unknown pair with 404, another observer's pair with 403,
+  a pair answered before with 409; a refused answer is stored nowhere.
+* ``GET /image/<scene>/<condition index | reference>``: only the study's own images.
+* With a token, every request needs ``?token=T`` or the header ``X-Study-Token: T`` (else 401).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import socket
+from importlib import resources
+from pathlib import Path
+from urllib.parse import quote
+
+from mdfloss.common.errors import InvalidInputError
+from mdfloss.common.extras import require
+from mdfloss.study.service import StudyService
+from mdfloss.study.store import AnswerRefused
+
+MAX_BODY = 4096
+
+
+def make_app(study_dir: Path, *, token: str | None = None, trials: int = 30, seed: int | None = None):
+    """The ASGI app serving one study folder."""
+    require("starlette", "study", "the study server")
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+    from starlette.routing import Route
+
+    service = StudyService(study_dir, trials=trials, seed=seed,
+                           url_suffix=f"?token={quote(token)}" if token else "")
+    page = resources.files("mdfloss.study").joinpath("web/index.html").read_text(encoding="utf-8")
+
+    def error(status: int, message: str) -> Response:
+        return JSONResponse({"error": message}, status_code=status)
+
+    def index(request):
+        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+    def next_pair(request):
+        try:
+            return JSONResponse(service.next_pair(request.query_params.get("observer", ""),
+                                                  request.query_params.get("session", "1")))
+        except AnswerRefused as exc:
+            return error(exc.status, str(exc))
+
+    async def answer(request):
+        raw = await request.body()
+        if len(raw) > MAX_BODY:
+            return error(413, f"the answer is larger than {MAX_BODY} bytes")
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return error(400, 'expected a JSON body {"pair_id", "observer", "chosen", "ms"}')
+        from starlette.concurrency import run_in_threadpool
+
+        try:  # SQLite commits block; keep them off the event loop
+            return JSONResponse(await run_in_threadpool(service.answer, body))
+        except AnswerRefused as exc:
+            return error(exc.status, str(exc))
+
+    def image(request):
+        try:
+            scene = int(request.path_params["scene"])
+        except ValueError:
+            return error(404, "no such image")
+        path = service.image_path(scene, request.path_params["which"])
+        if path is None or not path.is_file():
+            return error(404, "no such image")
+        return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+    class TokenCheck:
+        def __init__(self, app):
+            self.app = app
+
+        async def __call__(self, scope, receive, send):
+            if scope["type"] == "http" and token is not None:
+                from starlette.requests import Request
+
+                request = Request(scope)
+                given = request.query_params.get("token") or request.headers.get("x-study-token") or ""
+                if not hmac.compare_digest(given.encode(), token.encode()):
+                    await error(401, "this study needs its token: add ?token=... to the address")(scope, receive, send)
+                    return
+            await self.app(scope, receive, send)
+
+    routes = [Route("/", index), Route("/api/next", next_pair), Route("/api/answer", answer, methods=["POST"]),
+              Route("/image/{scene}/{which}", image)]
+    app = Starlette(routes=routes, middleware=[Middleware(TokenCheck)])
+    app.state.service = service
+    return app
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket, or one clear line on why not (port taken, bad host)."""
+    try:
+        info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(info[0], socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(info[4])
+        sock.listen(128)
+    except OSError as exc:
+        raise InvalidInputError(f"--host/--port: cannot listen on {host}:{port} ({exc.strerror or exc}); "
+                                "choose another --port") from None
+    return sock
+
+
+def serve(study_dir: Path, *, host: str = "127.0.0.1", port: int = 8000, token: str | None = None,
+          trials: int = 30, seed: int | None = None, echo=print) -> None:
+    """Serve until interrupted."""
+    uvicorn = require("uvicorn", "study", "the study server")
+    app = make_app(study_dir, token=token, trials=trials, seed=seed)
+    sock = bind(host, port)
+    actual = sock.getsockname()[1]
+    echo(f"study: http://{host}:{actual}/" + (f"?token={quote(token)}" if token else "") + "  (Ctrl-C stops)")
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
