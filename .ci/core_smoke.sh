@@ -39,4 +39,18 @@ if [ "$rc" -ne 2 ] || ! grep -q "pip install 'mdfloss\[metrics\]'" err.txt; then
     exit 1
 fi
 "$mdf" evaluate --model restorer/model.pt --set imgs --no-perceptual
-echo "core install: loss, train, train-restorer and evaluate --no-perceptual passed; evaluate named the missing extra"
+# A study folder needs only the core; serving and scaling it need the study extra, named in one line.
+mkdir a b
+cp imgs/*.png a/ && cp imgs/*.png b/
+"$mdf" study create --out st --reference imgs --method a=a --method b=b
+for cmd in "serve st" "scale st --out jod"; do
+    set +e
+    "$mdf" study $cmd 2> err.txt
+    rc=$?
+    set -e
+    if [ "$rc" -ne 2 ] || ! grep -q "pip install 'mdfloss\[study\]'" err.txt || [ "$(wc -l < err.txt)" -ne 1 ]; then
+        echo "core: 'study $cmd' without the study extra should stop with one line naming it (exit $rc):"; cat err.txt
+        exit 1
+    fi
+done
+echo "core install: loss, train, train-restorer, evaluate --no-perceptual and study create passed; evaluate and study named the missing extras"

@@ -138,6 +138,16 @@ CASES = [
     ("restorer folder with checkpoints", ["train-restorer", "--task", "denoise", "--loss", "l1", "--out", "{unfinished}"], "holds checkpoints of an earlier run", "unfinished/model.pt"),
     ("benchmark bad loss spec", ["benchmark", "--task", "jpeg", "--losses", "l1,l9", "--out", "{dir}/b1"], "unknown loss 'l9'", "b1/results.md"),
     ("restorer folder without images", ["train-restorer", "--task", "denoise", "--loss", "l1", "--train-set", "{noimages}", "--out", "{dir}/r4"], "holds no images", "r4/model.pt"),
+    ("study scale missing answers", ["study", "scale", "{dir}/nope.csv", "--out", "{dir}/s1"], "is not a file", "s1"),
+    ("study scale not a pwcmp table", ["study", "scale", "{text.png}", "--out", "{dir}/s2"], "lacks the column(s)", "s2"),
+    ("study scale binary file", ["study", "scale", "{good.png}", "--out", "{dir}/s2"], "not a UTF-8 text", "s2"),
+    ("study serve not a study", ["study", "serve", "{noimages}"], "has no study.json", None),
+    ("study serve empty token", ["study", "serve", "{noimages}", "--token", ""], "empty token", None),
+    ("study create without reference", ["study", "create", "--out", "{dir}/s3"], "--reference", "s3"),
+    ("study create benchmark without set", ["study", "create", "--out", "{dir}/s4", "--from-benchmark", "{dir}"], "--set", "s4"),
+    ("study create from a non-benchmark", ["study", "create", "--out", "{dir}/s5", "--from-benchmark", "{dir}", "--set", "Set5"], "no results.json", "s5"),
+    ("study export not a study", ["study", "export", "{noimages}", "--out", "{dir}/a.csv"], "has no study.json", "a.csv"),
+    ("study simulate one condition", ["study", "simulate", "--conditions", "1"], "conditions: expected", None),
     ("restorer unknown named set", ["train-restorer", "--task", "denoise", "--loss", "l1", "--data-root", "{dir}", "--out", "{dir}/r5"], "neither a folder nor a named set", "r5/model.pt"),
 ]
 

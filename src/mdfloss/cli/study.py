@@ -7,6 +7,13 @@ from pathlib import Path
 import click
 
 from mdfloss.common.errors import InvalidInputError
+from mdfloss.common.extras import require
+
+
+def _need(feature: str, *modules: str) -> None:
+    # The study's own extra; checked before importing modules that need it, so a core install gets one line.
+    for module in modules:
+        require(module, "study", feature)
 
 
 @click.group()
@@ -25,7 +32,7 @@ def study() -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="With --from-benchmark: first N images.")
 @click.option("--data-root", type=click.Path(file_okay=False), default=None)
 @click.option("--crops", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Crops per image, placed where the methods differ most (0: whole images).")
+              help="Up to N non-overlapping crops per image, where the methods differ most (0: whole images).")
 @click.option("--crop-size", type=click.IntRange(min=16), default=256, show_default=True)
 def create(out_dir, reference, methods, from_benchmark, set_name, limit, data_root, crops, crop_size):
     """Make a study folder from restorations (folders) or from a benchmark's networks."""
@@ -59,6 +66,7 @@ def create(out_dir, reference, methods, from_benchmark, set_name, limit, data_ro
 @click.option("--seed", type=int, default=None, help="Seed of the pair choice (default: random).")
 def serve(study_dir, host, port, token, trials, seed):
     """Serve the observer page and its JSON API."""
+    _need("the study server", "scipy", "starlette", "uvicorn")
     from mdfloss.study.server import serve as run_server
 
     if token is not None and not token:
@@ -91,6 +99,7 @@ def _answers_of(source: Path):
 @click.option("--no-outliers", is_flag=True, help="Skip the outlier analysis.")
 def scale(source, out_dir, prior, bootstrap, seed, no_outliers):
     """Scale answers (a study folder or a pwcmp CSV) to JOD per scene and pooled."""
+    _need("the JOD scaling", "scipy", "matplotlib")
     from mdfloss.study.analysis import scale_study
     from mdfloss.study.report import write_scaling
 
@@ -126,6 +135,7 @@ def export(study_dir, out_csv):
 @click.option("--out", "out_csv", type=click.Path(dir_okay=False), default=None, help="Answers CSV (first run).")
 def simulate(conditions, scenes, observers, answers_per_observer, sampling, spread, repeats, seed, out_csv):
     """Simulated observers answering from known JODs: how fast does the scaling find them?"""
+    _need("the simulation", "scipy")
     import numpy as np
 
     from mdfloss.study.answers import write_answers_csv

@@ -46,7 +46,11 @@ def read_answers_csv(path: Path) -> list[Answer]:
     if not path.is_file():
         raise InvalidInputError(f"answers: {path} is not a file; give a study folder or a CSV with the columns "
                                 f"{', '.join(PWCMP_COLUMNS)}")
-    with path.open(newline="", encoding="utf-8") as f:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"answers: {path} is not a UTF-8 text (CSV) file") from None
+    with io.StringIO(text, newline="") as f:
         reader = csv.DictReader(f)
         missing = [c for c in PWCMP_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
