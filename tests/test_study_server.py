@@ -202,3 +202,32 @@ def test_kill_9_loses_no_acknowledged_answer_and_the_restart_resumes(study):
         server.terminate()
         server.wait(timeout=30)
     assert len(read_study_answers(study)) == len(stored) + 1
+
+
+def test_export_writes_pwcmps_table_and_scaling_it_equals_scaling_the_study(study, tmp_path):
+    client = TestClient(make_app(study, trials=40, seed=3))
+    for obs in ("ann", "bob", "cy"):
+        for _ in range(40):
+            p = client.get("/api/next", params={"observer": obs}).json()
+            # 'strong' noise loses more often than not: a consistent, non-trivial pattern to scale
+            left = client.app.state.service.conditions[int(p["left"].split("/")[3])]
+            client.post("/api/answer", json={"pair_id": p["pair_id"], "observer": obs,
+                                             "chosen": "right" if left == "strong" else "left", "ms": 50})
+    run = lambda *a: subprocess.run([sys.executable, "-m", "mdfloss", "study", *a], capture_output=True,  # noqa: E731
+                                    text=True, timeout=300)
+    proc = run("export", str(study), "--out", str(tmp_path / "answers.csv"))
+    assert proc.returncode == 0, proc.stderr
+    header = (tmp_path / "answers.csv").read_text().splitlines()[0]
+    assert header.startswith("observer,session_id,scene,condition_A,condition_B,is_A_selected")
+    from mdfloss.study.answers import read_answers_csv
+
+    assert read_answers_csv(tmp_path / "answers.csv") == read_study_answers(study)
+    for source, out in ((study, "from_dir"), (tmp_path / "answers.csv", "from_csv")):
+        proc = run("scale", str(source), "--out", str(tmp_path / out), "--bootstrap", "30")
+        assert proc.returncode == 0, proc.stderr
+        for f in ("jod.csv", "jod.md", "jod.png", "observers.csv"):
+            assert (tmp_path / out / f).is_file()
+    assert (tmp_path / "from_dir" / "jod.csv").read_text() == (tmp_path / "from_csv" / "jod.csv").read_text()
+    rows = [line.split(",") for line in (tmp_path / "from_dir" / "jod.csv").read_text().splitlines()[1:]]
+    pooled = {r[1]: float(r[2]) for r in rows if r[0] == "all"}
+    assert pooled["strong"] < min(pooled["clean"], pooled["mild"])

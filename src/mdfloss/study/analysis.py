@@ -48,7 +48,7 @@ class StudyScaling:
 
 
 def _bootstrap(per_observer: list[np.ndarray], q: np.ndarray, n: int, rng: np.random.Generator,
-               prior: str) -> tuple[np.ndarray, np.ndarray]:
+               prior: str, progress: Callable[[str], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
     if n == 0 or len(per_observer) < 2:
         return q, q  # as pw_scale_bootstrp: no interval without resampling
     stack = np.stack(per_observer)
@@ -56,15 +56,18 @@ def _bootstrap(per_observer: list[np.ndarray], q: np.ndarray, n: int, rng: np.ra
     for b in range(n):
         pick = rng.integers(0, len(per_observer), len(per_observer))
         samples[b] = pw_scale(stack[pick].sum(axis=0), prior=prior, start=q)
+        if progress and (b + 1) % 100 == 0 and b + 1 < n:
+            progress(f"  {b + 1}/{n} bootstrap resamples")
     low, high = np.percentile(samples, [2.5, 97.5], axis=0, method="hazen")
     return low, high
 
 
-def _scale_group(answers: list[Answer], scene: str, n_boot: int, rng, prior: str) -> list[ScaledRow]:
+def _scale_group(answers: list[Answer], scene: str, n_boot: int, rng, prior: str,
+                 progress: Callable[[str], None] | None) -> list[ScaledRow]:
     conditions = conditions_of(answers)
     per_observer = list(by_observer(answers, conditions).values())
     q = pw_scale(sum(per_observer), prior=prior)
-    low, high = _bootstrap(per_observer, q, n_boot, rng, prior)
+    low, high = _bootstrap(per_observer, q, n_boot, rng, prior, progress)
     return [ScaledRow(scene, c, float(q[i]), float(low[i]), float(high[i])) for i, c in enumerate(conditions)]
 
 
@@ -109,7 +112,7 @@ def scale_study(answers: list[Answer], *, prior: str = "gaussian", bootstrap: in
         >>> from mdfloss.study.answers import Answer
         >>> answers = [Answer(f"o{i % 3}", "1", "s", "a", "b", i % 4 != 0) for i in range(12)]
         >>> [round(r.jod, 2) for r in scale_study(answers, bootstrap=0).rows if r.scene == "all"]
-        [0.2, -0.2]
+        [0.5, -0.5]
     """
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
         raise InvalidInputError(f"bootstrap: expected a whole number >= 0 (0 skips the intervals), got {bootstrap!r}")
@@ -123,9 +126,11 @@ def scale_study(answers: list[Answer], *, prior: str = "gaussian", bootstrap: in
     for scene in scenes:
         if progress:
             progress(f"scaling scene {scene}")
-        rows += _scale_group([a for a in answers if a.scene == scene], scene, bootstrap, rng, prior)
+        rows += _scale_group([a for a in answers if a.scene == scene], scene, bootstrap, rng, prior, progress)
     if progress:
         progress("scaling all scenes pooled")
-    rows += _scale_group(answers, POOLED, bootstrap, rng, prior)
+    rows += _scale_group(answers, POOLED, bootstrap, rng, prior, progress)
+    if outliers and progress:
+        progress("outlier analysis (each observer against the scores of all others)")
     fits = observer_fits(answers) if outliers else []
     return StudyScaling(rows, fits, len(answers))
