@@ -85,19 +85,48 @@ def evaluate_cmd(model_path, set_name, task, out_csv, data_root, limit, jod_disp
 @click.option("--data-root", type=click.Path(file_okay=False), default=None)
 @click.option("--jod-display", default=DEFAULT_JOD_DISPLAY, show_default=True,
               help="ColorVideoVDP display model for the JOD metric.")
-def benchmark(task, losses, preset, out_dir, from_scratch, seed, seeds, iterations, data_root, jod_display):
-    """Pretrain with L1, fine-tune with each loss, evaluate, and write a report."""
+@click.option("--only", "only", default=None, metavar="SPEC",
+              help="Run one fine-tune (loss SPEC, seed --seed) and evaluate it; 'pretrain': only the pretraining.")
+@click.option("--base-seed", type=int, default=None,
+              help="With --only: the first seed of the benchmark (default 0), which seeds the shared pretraining.")
+@click.option("--report-only", is_flag=True, help="Write the report from the finished runs; train nothing.")
+def benchmark(task, losses, preset, out_dir, from_scratch, seed, seeds, iterations, data_root, jod_display, only,
+              base_seed, report_only):
+    """Pretrain with L1, fine-tune with each loss, evaluate, and write a report.
+
+    To spread a benchmark over processes or machines, run each fine-tune with --only SPEC --seed S (into the
+    same --out), then --report-only with the full --losses and --seeds.
+    """
     from pathlib import Path
 
     from mdfloss.common.errors import InvalidInputError
-    from mdfloss.restoration.benchmark import run_benchmark
+    from mdfloss.restoration.benchmark import report_only as write_report_only
+    from mdfloss.restoration.benchmark import run_benchmark, run_one
 
     if seeds < 1:
         raise InvalidInputError(f"--seeds: expected a positive number of seeds, got {seeds}")
     if iterations is not None and iterations < 1:
         raise InvalidInputError(f"--iterations: expected a positive number of iterations, got {iterations}")
+    if only is not None and report_only:
+        raise InvalidInputError("--only/--report-only: give one; run the --only jobs first, then --report-only")
+    if base_seed is not None and only is None:
+        raise InvalidInputError("--base-seed: only with --only (elsewhere --seed is the first seed)")
+    if only is not None and seeds != 1:
+        raise InvalidInputError("--seeds: --only runs one seed (--seed S); start one --only job per seed")
+    root = Path(data_root) if data_root else None
+    if only is not None:
+        path = run_one(task, only, preset, out_dir, run_seed=seed, first_seed=base_seed or 0,
+                       from_scratch=from_scratch, iterations=iterations, data_root=root, jod_display=jod_display)
+        if path is not None:  # None on the other ranks of a torchrun job
+            click.echo(f"wrote {path}" + ("" if only == "pretrain" else "; when every run is done: --report-only"))
+        return
     specs = [s for s in losses.split(",") if s.strip()]
-    run_benchmark(task, specs, preset, out_dir, from_scratch=from_scratch, seed=seed, seeds=seeds,
-                  iterations=iterations,
-                  data_root=Path(data_root) if data_root else None, jod_display=jod_display)
+    if report_only:
+        _, missing = write_report_only(task, specs, preset, out_dir, from_scratch=from_scratch, seed=seed,
+                                       seeds=seeds, iterations=iterations, data_root=root, jod_display=jod_display)
+        for run in missing:
+            click.echo(f"missing: {run}")
+    else:
+        run_benchmark(task, specs, preset, out_dir, from_scratch=from_scratch, seed=seed, seeds=seeds,
+                      iterations=iterations, data_root=root, jod_display=jod_display)
     click.echo(f"wrote {Path(out_dir) / 'results.md'}")

@@ -30,6 +30,11 @@ def dist_info() -> tuple[int, int]:
     return 0, 1
 
 
+def launched_rank() -> tuple[int, int]:
+    """(rank, world size) that torchrun gave this process (its environment), before any group is joined."""
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def init_distributed(device: torch.device) -> bool:
     """Join the process group torchrun describes (NCCL on CUDA, gloo on CPU); False when not under torchrun."""
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():

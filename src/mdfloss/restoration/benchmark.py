@@ -9,18 +9,22 @@ Layout of the output folder (runs share nothing else, so reruns reuse finished w
 
 * ``pretrain_l1/``: the L1-pretrained network;
 * ``loss_<spec>/`` (first seed) and ``loss_<spec>__seed<S>/``: one fine-tune each;
-* ``per_image_<set>_<spec>[__seed<S>].csv``: metrics per image;
+* ``per_image_<set>_<spec>[__seed<S>].csv``: metrics per image, and beside it ``.settings.json``,
+  the evaluation settings it was written with;
 * ``results.md|csv|json``, ``diffs_<set>.png``, ``crops_<set>.png``: the report.
 """
 
 from __future__ import annotations
 
 import csv
+import fcntl
 import json
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from mdfloss.common.device import launched_rank
 from mdfloss.common.errors import InvalidInputError
 from mdfloss.common.files import atomic_write_bytes
 from mdfloss.common.runs import normal_settings, recorded_settings
@@ -129,6 +133,7 @@ class BenchmarkRuns:
     per_image: dict[str, dict[str, dict[str, list[dict[str, float]]]]]
     set_paths: dict[str, Path]
     degradation: Degradation
+    missing: list[str] = field(default_factory=list)  # runs a --report-only report leaves out
 
 
 def _finetune_preset(task: str, bench: BenchPreset, from_scratch: bool, iterations: int | None):
@@ -140,31 +145,126 @@ def _finetune_preset(task: str, bench: BenchPreset, from_scratch: bool, iteratio
                          lr=bench.finetune_lr, val_every=max(1, its // 4))
 
 
-def _evaluate_all(out_dir: Path, runs: dict[str, list[Path]], names: dict[str, list[str]], bench: BenchPreset,
-                  sets: dict[str, Path], settings: dict, jod_display: str, eval_seed: int, jod_model):
-    """Evaluate every model on every set, reusing CSVs written after the model with the same settings."""
-    marker = out_dir / "eval_settings.json"
-    previous = json.loads(marker.read_text()) if marker.is_file() else None
-    if marker.is_file():
-        marker.unlink()  # until every CSV below is written with the current settings
-    per_image: dict = {}
+def _eval_marker(csv_path: Path) -> Path:
+    return csv_path.with_suffix(".settings.json")
+
+
+def _evaluate_run(out_dir: Path, model: Path, name: str, bench: BenchPreset, sets: dict[str, Path], settings: dict,
+                  jod_display: str, eval_seed: int, jod_model) -> dict[str, dict[str, dict[str, float]]]:
+    """``{set: {image: {metric: value}}}`` of one network, reusing its CSVs when they were written after the
+    model with the same settings. Each CSV has its own settings file, so runs in other processes (``--only``)
+    never invalidate each other's results."""
+    legacy = out_dir / "eval_settings.json"  # the folder-wide marker of earlier versions, read only
+    legacy_ok = legacy.is_file() and json.loads(legacy.read_text()) == settings
+    out = {}
     for set_name, set_path in sets.items():
-        per_image[set_name] = {}
-        for loss, paths in runs.items():
-            by_metric: dict[str, list[dict[str, float]]] = {}
-            for model, name in zip(paths, names[loss]):
-                out_csv = out_dir / f"per_image_{set_name}_{name}.csv"
-                fresh = previous == settings and out_csv.is_file() and (
-                    out_csv.stat().st_mtime_ns >= model.stat().st_mtime_ns)
-                if not fresh:
-                    evaluate(model, set_path, out_csv=out_csv, limit=bench.eval_limit, seed=eval_seed,
-                             perceptual=bench.perceptual, jod_display=jod_display, jod_model=jod_model)
-                rows = read_per_image(out_csv)
-                for metric in next(iter(rows.values())):
-                    by_metric.setdefault(metric, []).append({img: r[metric] for img, r in rows.items()})
-            per_image[set_name][loss] = by_metric
-    atomic_write_bytes(marker, json.dumps(settings).encode())
-    return per_image
+        out_csv = out_dir / f"per_image_{set_name}_{name}.csv"
+        marker = _eval_marker(out_csv)
+        recorded = json.loads(marker.read_text()) if marker.is_file() else (settings if legacy_ok else None)
+        fresh = recorded == settings and out_csv.is_file() and out_csv.stat().st_mtime_ns >= model.stat().st_mtime_ns
+        if not fresh:
+            marker.unlink(missing_ok=True)
+            evaluate(model, set_path, out_csv=out_csv, limit=bench.eval_limit, seed=eval_seed,
+                     perceptual=bench.perceptual, jod_display=jod_display, jod_model=jod_model)
+            atomic_write_bytes(marker, json.dumps(settings).encode())
+        out[set_name] = read_per_image(out_csv)
+    return out
+
+
+def _by_metric(rows_per_seed: list[dict[str, dict[str, float]]]) -> dict[str, list[dict[str, float]]]:
+    by_metric: dict[str, list[dict[str, float]]] = {}
+    for rows in rows_per_seed:
+        for metric in next(iter(rows.values())):
+            by_metric.setdefault(metric, []).append({img: r[metric] for img, r in rows.items()})
+    return by_metric
+
+
+@contextmanager
+def _locked(path: Path):
+    """An exclusive lock on ``path`` (flock), so concurrent ``--only`` runs pretrain once."""
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+@dataclass
+class _Plan:
+    task: str
+    preset: str
+    bench: BenchPreset
+    base: object
+    tuned: object
+    losses: list[str]
+    seeds: list[int]  # the seeds in the report
+    first_seed: int  # names the runs and seeds the pretraining and the evaluation inputs
+    out_dir: Path
+    from_scratch: bool
+    jod_display: str
+    kw: dict
+
+
+def _plan(task, losses, preset, out_dir, *, from_scratch, seed, seeds, iterations, data_root, progress,
+          jod_display) -> _Plan:
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise InvalidInputError(f"seeds: expected a positive number of seeds, got {seeds!r}")
+    if preset not in BENCH_PRESETS:
+        raise InvalidInputError(f"preset: expected one of {', '.join(BENCH_PRESETS)}, got {preset!r}")
+    losses = [expand_loss(s, task) for s in losses]
+    for spec in losses:
+        build_loss(spec)  # refuse a bad spec before hours of training
+    bench = BENCH_PRESETS[preset]
+    base, tuned = _finetune_preset(task, bench, from_scratch, iterations)
+    return _Plan(task, preset, bench, base, tuned, losses, [seed + i for i in range(seeds)], seed, Path(out_dir),
+                 from_scratch, jod_display, dict(data_root=data_root, progress=progress))
+
+
+def _pretrained(plan: _Plan, *, train: bool = True) -> Path | None:
+    if plan.from_scratch:
+        return None
+    run = plan.out_dir / "pretrain_l1"
+    if not train:
+        return run / "model.pt" if (run / "model.pt").is_file() else None
+    with _locked(plan.out_dir / ".pretrain.lock"):  # the first process trains it, the others then reuse it
+        return _train_or_reuse(plan.task, "l1", run, plan.base, None, seed=plan.first_seed, **plan.kw)
+
+
+def _fine_tune(plan: _Plan, loss: str, seed: int, init: Path | None) -> Path:
+    name = run_name(loss, seed, plan.first_seed)
+    return _train_or_reuse(plan.task, loss, plan.out_dir / f"loss_{name}", plan.tuned, init, seed=seed, **plan.kw)
+
+
+def _finished(plan: _Plan, loss: str, seed: int) -> Path | None:
+    """The run's model when it finished with this plan's settings (what ``--report-only`` may use)."""
+    model = plan.out_dir / f"loss_{run_name(loss, seed, plan.first_seed)}" / "model.pt"
+    if not model.is_file():
+        return None
+    record = load_restorer(model)[1]
+    wanted = {"task": plan.task, "loss": loss, "preset": plan.tuned.to_dict(), "seed": seed}
+    return model if {k: record.get(k) for k in wanted} == normal_settings(wanted) else None
+
+
+def _report(plan: _Plan, models: dict[str, list[Path]], jod_model, missing: list[str]) -> dict:
+    from mdfloss.restoration.report import write_report
+
+    sets = {name: resolve_set(name, plan.kw["data_root"]) for name in plan.bench.eval_sets[plan.task]}
+    settings = {"jod_display": plan.jod_display, "limit": plan.bench.eval_limit, "perceptual": plan.bench.perceptual,
+                "seed": plan.first_seed}
+    per_image: dict = {name: {} for name in sets}
+    timing: dict[str, list[dict[str, float]]] = {}
+    for loss, paths in models.items():
+        rows = [_evaluate_run(plan.out_dir, m, run_name(loss, s, plan.first_seed), plan.bench, sets, settings,
+                              plan.jod_display, plan.first_seed, jod_model) for m, s in zip(paths, plan.seeds)]
+        for set_name in sets:
+            per_image[set_name][loss] = _by_metric([r[set_name] for r in rows])
+        records = [load_restorer(m)[1] for m in paths]
+        timing[loss] = [{"seconds": r["seconds"], "patches_per_s": r["patches_per_s"]} for r in records]
+    runs = BenchmarkRuns(plan.task, plan.preset, plan.bench, plan.tuned, plan.base.model, plan.from_scratch,
+                         plan.seeds, plan.jod_display, models, timing, per_image, sets,
+                         Degradation(plan.task, **plan.base.degradation), missing)
+    return write_report(runs, plan.out_dir)
 
 
 def run_benchmark(task: str, losses: list[str], preset: str, out_dir: str | Path, *, from_scratch: bool = False,
@@ -177,36 +277,74 @@ def run_benchmark(task: str, losses: list[str], preset: str, out_dir: str | Path
     Rerunning into the same ``out_dir`` reuses finished runs and resumes unfinished ones
     from their checkpoints, so a crash loses at most ``checkpoint_every`` iterations.
     """
-    from mdfloss.restoration.report import write_report
-
-    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
-        raise InvalidInputError(f"seeds: expected a positive number of seeds, got {seeds!r}")
-    if preset not in BENCH_PRESETS:
-        raise InvalidInputError(f"preset: expected one of {', '.join(BENCH_PRESETS)}, got {preset!r}")
-    out_dir = Path(out_dir)
-    losses = [expand_loss(s, task) for s in losses]
-    for spec in losses:
-        build_loss(spec)  # refuse a bad spec before hours of training
-    bench = BENCH_PRESETS[preset]
+    plan = _plan(task, losses, preset, out_dir, from_scratch=from_scratch, seed=seed, seeds=seeds,
+                 iterations=iterations, data_root=data_root, progress=progress, jod_display=jod_display)
     # Built once for every evaluation below; it also refuses an unknown display before any training.
-    jod_model = cvvdp_model(jod_display) if bench.perceptual else None
-    base, tuned = _finetune_preset(task, bench, from_scratch, iterations)
-    seed_list = [seed + i for i in range(seeds)]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    kw = dict(data_root=data_root, progress=progress)
-    init = None if from_scratch else _train_or_reuse(task, "l1", out_dir / "pretrain_l1", base, None, seed=seed, **kw)
-    models: dict[str, list[Path]] = {}
-    names: dict[str, list[str]] = {}
-    timing: dict[str, list[dict[str, float]]] = {}
-    for loss in losses:
-        names[loss] = [run_name(loss, s, seed) for s in seed_list]
-        models[loss] = [_train_or_reuse(task, loss, out_dir / f"loss_{n}", tuned, init, seed=s, **kw)
-                        for s, n in zip(seed_list, names[loss])]
-        records = [load_restorer(m)[1] for m in models[loss]]
-        timing[loss] = [{"seconds": r["seconds"], "patches_per_s": r["patches_per_s"]} for r in records]
-    sets = {name: resolve_set(name, data_root) for name in bench.eval_sets[task]}
-    settings = {"jod_display": jod_display, "limit": bench.eval_limit, "perceptual": bench.perceptual, "seed": seed}
-    per_image = _evaluate_all(out_dir, models, names, bench, sets, settings, jod_display, seed, jod_model)
-    runs = BenchmarkRuns(task, preset, bench, tuned, base.model, from_scratch, seed_list, jod_display, models,
-                         timing, per_image, sets, Degradation(task, **base.degradation))
-    return write_report(runs, out_dir)
+    jod_model = cvvdp_model(jod_display) if plan.bench.perceptual else None
+    plan.out_dir.mkdir(parents=True, exist_ok=True)
+    init = _pretrained(plan)
+    models = {loss: [_fine_tune(plan, loss, s, init) for s in plan.seeds] for loss in plan.losses}
+    return _report(plan, models, jod_model, missing=[])
+
+
+def run_one(task: str, loss: str, preset: str, out_dir: str | Path, *, run_seed: int, first_seed: int = 0,
+            from_scratch: bool = False, iterations: int | None = None, data_root: Path | None = None,
+            progress: bool | None = None, jod_display: str = DEFAULT_JOD_DISPLAY) -> Path | None:
+    """One fine-tune of a benchmark (``--only``), evaluated; the pretraining is shared through a lock.
+
+    ``loss`` ``"pretrain"`` runs only the L1 pretraining (a first job that the others can wait for).
+    Runs share nothing but ``out_dir``, so many can run at once, on one machine or many.
+    """
+    if run_seed < first_seed:
+        raise InvalidInputError(f"seed: the run's seed {run_seed} is below --base-seed {first_seed}")
+    specs = [] if loss == "pretrain" else [loss]
+    plan = _plan(task, specs, preset, out_dir, from_scratch=from_scratch, seed=first_seed,
+                 seeds=run_seed - first_seed + 1, iterations=iterations, data_root=data_root, progress=progress,
+                 jod_display=jod_display)
+    rank, world = launched_rank()
+    jod_model = cvvdp_model(jod_display) if plan.bench.perceptual and specs and rank == 0 else None
+    plan.out_dir.mkdir(parents=True, exist_ok=True)
+    if world > 1:
+        # Under torchrun every rank takes part in the training, so ranks cannot queue on the pretraining lock.
+        init = _pretrained(plan, train=False)
+        if init is None and not from_scratch:
+            raise InvalidInputError(f"--only: under torchrun the pretraining must exist first; run "
+                                    f"'mdfloss benchmark --only pretrain' into '{plan.out_dir}' before this job")
+    else:
+        init = _pretrained(plan)
+    if not specs:
+        return init
+    model = _fine_tune(plan, plan.losses[0], run_seed, init)
+    if rank != 0:
+        return None  # rank 0 alone evaluates and writes
+    sets = {name: resolve_set(name, data_root) for name in plan.bench.eval_sets[task]}
+    settings = {"jod_display": jod_display, "limit": plan.bench.eval_limit, "perceptual": plan.bench.perceptual,
+                "seed": first_seed}
+    _evaluate_run(plan.out_dir, model, run_name(plan.losses[0], run_seed, first_seed), plan.bench, sets, settings,
+                  jod_display, first_seed, jod_model)
+    return model
+
+
+def report_only(task: str, losses: list[str], preset: str, out_dir: str | Path, *, from_scratch: bool = False,
+                seed: int = 0, seeds: int = 1, iterations: int | None = None, data_root: Path | None = None,
+                jod_display: str = DEFAULT_JOD_DISPLAY) -> tuple[dict, list[str]]:
+    """The report from the runs that are finished (evaluating any not yet evaluated; training nothing).
+
+    Returns the report's numbers and the runs left out (unfinished, or whose seed is not finished for every
+    loss: differences are paired over seeds). Refuses when no seed is finished for two losses.
+    """
+    plan = _plan(task, losses, preset, out_dir, from_scratch=from_scratch, seed=seed, seeds=seeds,
+                 iterations=iterations, data_root=data_root, progress=False, jod_display=jod_display)
+    done = {loss: {s: _finished(plan, loss, s) for s in plan.seeds} for loss in plan.losses}
+    missing = [f"{loss} (seed {s})" for loss, runs in done.items() for s, m in runs.items() if m is None]
+    common = [s for s in plan.seeds if all(done[loss][s] for loss in plan.losses if any(done[loss].values()))]
+    usable = [loss for loss in plan.losses if any(done[loss].values())]
+    if len(usable) < 1 or not common:
+        raise InvalidInputError(f"--report-only: no seed of {', '.join(plan.losses)} is finished in every loss "
+                                f"in '{plan.out_dir}'; missing: {', '.join(missing)}")
+    missing += [f"{loss} (seed {s}: left out, not finished for every loss)" for loss in usable
+                for s in plan.seeds if s not in common and done[loss][s]]
+    plan.seeds = common
+    jod_model = cvvdp_model(jod_display) if plan.bench.perceptual else None
+    models = {loss: [done[loss][s] for s in common] for loss in usable}
+    return _report(plan, models, jod_model, missing), missing

@@ -50,7 +50,9 @@ def _header(runs) -> list[str]:
             "seeds) and rank. Differences are paired over images and seeds, with 95 % intervals that include "
             "the seed-to-seed variation (see mdfloss.restoration.stats); **bold** where the interval excludes 0. "
             "cost: training time per patch relative to "
-            f"{_reference(list(runs.models))} (measured during the runs, so other load on the machine shows).", ""]
+            f"{_reference(list(runs.models))} (measured during the runs, so other load on the machine shows).", ""] + (
+        ["**Incomplete (--report-only):** not in this report: " + "; ".join(runs.missing) + ".", ""]
+        if runs.missing else [])
 
 
 def _diff_table(metrics, per_loss, against: dict[str, str], title: str) -> list[str]:
@@ -198,6 +200,7 @@ def write_report(runs, out_dir: Path) -> dict:
     report = {"task": runs.task, "preset": runs.preset, "screen": runs.bench.screen, "seeds": runs.seeds,
               "from_scratch": runs.from_scratch, "jod_display": runs.jod_display, "finetune": runs.tuned.to_dict(),
               "results": {r["set"]: {} for r in rows}, "verdicts": verdicts, "timing": runs.timing,
+              "missing": runs.missing,
               "versions": {"torch": torch.__version__}}
     for r in rows:
         report["results"][r["set"]][r["loss"]] = {k: v for k, v in r.items() if k not in ("set", "loss")}
