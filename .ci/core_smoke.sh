@@ -43,6 +43,15 @@ fi
 mkdir a b
 cp imgs/*.png a/ && cp imgs/*.png b/
 "$mdf" study create --out st --reference imgs --method a=a --method b=b
+"$mdf" data list > /dev/null  # the manifest needs only the core
+set +e
+"$mdf" data download Set5 --root dl 2> err.txt
+rc=$?
+set -e
+if [ "$rc" -ne 2 ] || ! grep -q "pip install 'mdfloss\[data\]'" err.txt || [ -e dl/Set5 ]; then
+    echo "core: 'data download' without the data extra should stop with one line naming it (exit $rc):"; cat err.txt
+    exit 1
+fi
 for cmd in "serve st" "scale st --out jod"; do
     set +e
     "$mdf" study $cmd 2> err.txt
@@ -53,4 +62,4 @@ for cmd in "serve st" "scale st --out jod"; do
         exit 1
     fi
 done
-echo "core install: loss, train, train-restorer, evaluate --no-perceptual and study create passed; evaluate and study named the missing extras"
+echo "core install: loss, train, train-restorer, evaluate --no-perceptual and study create passed; evaluate, data download and study named the missing extras"

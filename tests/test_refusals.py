@@ -148,7 +148,7 @@ CASES = [
     ("study create from a non-benchmark", ["study", "create", "--out", "{dir}/s5", "--from-benchmark", "{dir}", "--set", "Set5"], "no results.json", "s5"),
     ("study export not a study", ["study", "export", "{noimages}", "--out", "{dir}/a.csv"], "has no study.json", "a.csv"),
     ("study simulate one condition", ["study", "simulate", "--conditions", "1"], "conditions: expected", None),
-    ("restorer unknown named set", ["train-restorer", "--task", "denoise", "--loss", "l1", "--data-root", "{dir}", "--out", "{dir}/r5"], "neither a folder nor a named set", "r5/model.pt"),
+    ("restorer unknown named set", ["train-restorer", "--task", "denoise", "--loss", "l1", "--data-root", "{dir}", "--out", "{dir}/r5"], "fetch it with: mdfloss data download BSDS500_train", "r5/model.pt"),
 ]
 
 

@@ -9,7 +9,7 @@ from mdfloss.common.errors import MDFError
 
 #: extra -> what it brings, for the message.
 EXTRAS = {"metrics": "torchvision, piq, cvvdp, flip-evaluator, scipy and matplotlib",
-          "study": "starlette, uvicorn, scipy and matplotlib"}
+          "study": "starlette, uvicorn, scipy and matplotlib", "data": "pooch"}
 
 
 class MissingExtraError(MDFError, ImportError):

@@ -11,26 +11,31 @@ from torch.utils.data import Dataset
 from mdfloss.common.errors import ImageReadError
 from mdfloss.common.imageio import IMAGE_SUFFIXES, read_image
 from mdfloss.common.runs import seed_of_text
+from mdfloss.data.sets import data_root
 from mdfloss.restoration.degradations import Degradation
 
-#: Named evaluation and training sets, read from ../shared/data unless a folder is given.
-NAMED_SETS = ("BSDS500_train", "Set5", "Set14", "BSD100", "CBSD68", "McMaster", "LIVE1", "Classic5", "Set12")
+#: Named evaluation and training sets (``mdfloss data list``); read from the data root unless a folder is given.
+NAMED_SETS = ("BSDS500_train", "Set5", "Set14", "BSD100", "CBSD68", "McMaster", "LIVE1", "Classic5", "Set12",
+              "Kodak24", "Urban100", "DIV2K_train", "DIV2K_valid")
 
 
 def default_data_root() -> Path:
-    """``$MDFLOSS_DATA``, else ``../shared/data`` beside a source checkout."""
-    env = os.environ.get("MDFLOSS_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[3].parent / "shared" / "data"
+    """``$MDFLOSS_DATA``, else ``../shared/data`` beside a source checkout if present, else the cache folder."""
+    return data_root()
 
 
 def resolve_set(name_or_dir: str | Path, root: Path | None = None) -> Path:
-    """A named set under ``root`` (default ../shared/data) or a folder path."""
+    """A named set under ``root`` (default :func:`default_data_root`) or a folder path."""
     p = Path(name_or_dir)
-    if str(name_or_dir) in NAMED_SETS and not p.is_dir():
-        p = (root or default_data_root()) / str(name_or_dir)
-    if not p.is_dir():
-        raise ImageReadError(f"set: '{name_or_dir}' is neither a folder nor a named set ({', '.join(NAMED_SETS)})")
-    return p
+    if p.is_dir():
+        return p
+    if str(name_or_dir) in NAMED_SETS:
+        root = root or default_data_root()
+        if (root / str(name_or_dir)).is_dir():
+            return root / str(name_or_dir)
+        raise ImageReadError(f"set: {name_or_dir} is not downloaded (looked in {root}); fetch it with: "
+                             f"mdfloss data download {name_or_dir}")
+    raise ImageReadError(f"set: '{name_or_dir}' is neither a folder nor a named set ({', '.join(NAMED_SETS)})")
 
 
 def list_images(folder: Path) -> list[Path]:

@@ -1,0 +1,1 @@
+"""Data sets by name: the manifest of public sources and hashes (``sets``), and the downloader (``download``)."""
