@@ -39,8 +39,8 @@ class LPIPS(nn.Module):
     Example:
         >>> import torch
         >>> net = LPIPS()  # random weights here; use LPIPS.from_file(path) for real ones
-        >>> float(net(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32))) > 0
-        True
+        >>> net(torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)).shape
+        torch.Size([2])
     """
 
     def __init__(self) -> None:
