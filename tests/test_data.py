@@ -186,8 +186,10 @@ def test_a_truncated_archive_is_refused_and_nothing_is_kept(server, tmp_path, wi
 def test_refusals(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{}")
+    manual = _manifest(tmp_path, {"ByHand": {"manual": "https://example.org/sets", "note": "fetch it by hand"}})
     for args, fragment in ((["download", "Nope"], "unknown data set 'Nope'"), (["list", "--manifest", str(bad)], "not a data manifest"),
-                           (["download", "Urban100"], "cannot be downloaded automatically"),
+                           (["download", "ByHand", "--manifest", str(manual), "--root", str(tmp_path)],
+                            "cannot be downloaded automatically"),
                            (["path", "Kodak24", "--root", str(tmp_path)], "mdfloss data download Kodak24")):
         proc = _data(*args)
         assert proc.returncode == 2 and fragment in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
@@ -195,13 +197,14 @@ def test_refusals(tmp_path):
 
 def test_the_built_in_manifest_pins_every_file(tmp_path):
     sets = load_manifest()
-    for name in ("Set5", "Set14", "BSD100", "BSDS500_train", "CBSD68", "McMaster", "Kodak24", "LIVE1", "Classic5"):
+    for name in ("Set5", "Set14", "BSD100", "BSDS500_train", "CBSD68", "McMaster", "Kodak24", "LIVE1", "Classic5",
+                 "Urban100"):
         files = sets[name].files
         assert files and all(f["url"].startswith("https://raw.githubusercontent.com/") for f in files)
         assert all(len(f["url"].split("/")[5]) == 40 for f in files)  # a full commit hash, not a branch
     assert len(sets["BSD100"].files) == 100 and len(sets["BSDS500_train"].files) == 200
+    assert len(sets["Urban100"].files) == 100
     assert sets["DIV2K_train"].entry["archive"]["sha256"] is None  # unverified, and says so
-    assert "Urban100" in sets and "manual" in sets["Urban100"].entry
 
 
 def test_without_shared_data_evaluate_and_a_smoke_benchmark_run_on_downloaded_sets(server, tmp_path):

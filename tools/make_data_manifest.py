@@ -5,7 +5,7 @@ Each file's sha256 is taken from the repository itself: the bytes of the file at
 folders (e.g. from the search tool's fetch, or ``git clone --bare``):
 
     python tools/make_data_manifest.py --repo cszn/DnCNN=/path/DnCNN.git --repo cszn/FFDNet=... \\
-        --repo JingyunLiang/SwinIR=... --repo BIDS/BSDS500=...
+        --repo JingyunLiang/SwinIR=... --repo BIDS/BSDS500=... --repo jbhuang0604/SelfExSR=...
 """
 
 from __future__ import annotations
@@ -38,10 +38,13 @@ SETS = {
               "LIVE IQA database release 2 reference images; copyright UT Austin, research use with citation."),
     "Classic5": ("cszn/DnCNN", "e93b27812d3ff523a3a79d19e5e50d233d7a8d0a", "testsets/classic5",
                  "baboon, barbara, boats, lena, peppers; no licence stated."),
+    "Urban100": ("jbhuang0604/SelfExSR", "8f6dd8c1d20cb7e8792a7177b4f6fd677633f598", "data/Urban100/image_SRF_2",
+                 "Huang, Singh, Ahuja, CVPR 2015 (SelfExSR); the HR images of its x2 folder (sides cropped to even "
+                 "numbers), *_HR.png only; no licence stated."),
     "Set12": ("cszn/DnCNN", "e93b27812d3ff523a3a79d19e5e50d233d7a8d0a", "testsets/Set12",
               "DnCNN's grayscale denoising set; no licence stated."),
 }
-# No public repository snapshot holds these: listed with their official sources, hashes unverified.
+# No public repository snapshot holds these: listed with their official URLs, hashes unverified.
 UNVERIFIED = {
     "DIV2K_train": {"archive": {"url": "http://data.vision.ee.ethz.ch/cvl/DIV2K/DIV2K_train_HR.zip", "sha256": None,
                                 "strip": "DIV2K_train_HR/"},
@@ -50,11 +53,7 @@ UNVERIFIED = {
     "DIV2K_valid": {"archive": {"url": "http://data.vision.ee.ethz.ch/cvl/DIV2K/DIV2K_valid_HR.zip", "sha256": None,
                                 "strip": "DIV2K_valid_HR/"},
                     "licence": "DIV2K (Agustsson & Timofte, CVPRW 2017): academic research use only.",
-                    "note": "official URL; its sha256 could not be obtained here (no network), so it is not checked"},
-    "Urban100": {"manual": "https://github.com/jbhuang0604/SelfExSR",
-                 "licence": "Huang, Singh, Ahuja, CVPR 2015; see the SelfExSR repository.",
-                 "note": "no pinned public copy was found; download it by hand from the SelfExSR page into "
-                         "$MDFLOSS_DATA/Urban100"},
+                    "note": "official URL; its sha256 could not be obtained here (no network), so it is not checked"}
 }
 
 
@@ -69,7 +68,8 @@ def main() -> None:
         listing = subprocess.run(["git", "-C", repos[repo], "ls-tree", "--name-only", commit, folder + "/"],
                                  capture_output=True, text=True, check=True).stdout.split()
         files = []
-        for path in sorted(p for p in listing if p.lower().endswith(IMAGE)):
+        keep = (lambda p: p.endswith("_HR.png")) if name == "Urban100" else (lambda p: True)
+        for path in sorted(p for p in listing if p.lower().endswith(IMAGE) and keep(p)):
             data = subprocess.run(["git", "-C", repos[repo], "show", f"{commit}:{path}"], capture_output=True,
                                   check=True).stdout
             files.append({"name": Path(path).name, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
