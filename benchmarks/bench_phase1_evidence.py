@@ -38,7 +38,9 @@ PUBLISHED_FOR = {"sisr": "published-sisr", "denoise": "published-sisr", "jpeg": 
 
 
 def distort(task: str, img: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """The task's degradation of a whole image in [0, 1]."""
+    """The task's degradation of a whole image in [0, 1] (a loss trained on a restorer's output, task
+    ``<task>_restored``, is judged on the task's plain degradation)."""
+    task = task.removesuffix("_restored")
     if task == "sisr":
         h, w = img.shape[-2:]
         small = resize(img, (h // 4, w // 4))
