@@ -102,11 +102,26 @@ def _manifest(tmp_path: Path, sets: dict) -> Path:
 
 
 def _data(*args: str, env_root: Path | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
+    """``mdfloss data ...`` in this process (the CLI's own entry point; a subprocess per call would cost a torch
+    import each), with its exit status and what it printed."""
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from mdfloss.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = os.environ.get("MDFLOSS_DATA")
     if env_root is not None:
-        env["MDFLOSS_DATA"] = str(env_root)
-    return subprocess.run([sys.executable, "-m", "mdfloss", "data", *args], capture_output=True, text=True,
-                          env=env, timeout=300)
+        os.environ["MDFLOSS_DATA"] = str(env_root)
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            code = main(["data", *args])
+    finally:
+        if env_root is not None:
+            if saved is None:
+                os.environ.pop("MDFLOSS_DATA", None)
+            else:
+                os.environ["MDFLOSS_DATA"] = saved
+    return subprocess.CompletedProcess(["mdfloss", "data", *args], code, out.getvalue(), err.getvalue())
 
 
 def _leftovers(root: Path) -> list[str]:
