@@ -331,7 +331,7 @@ def report_only(task: str, losses: list[str], preset: str, out_dir: str | Path, 
     """The report from the runs that are finished (evaluating any not yet evaluated; training nothing).
 
     Returns the report's numbers and the runs left out (unfinished, or whose seed is not finished for every
-    loss: differences are paired over seeds). Refuses when no seed is finished for two losses.
+    loss: differences are paired over seeds). Refuses when no seed is finished in every loss that has a run.
     """
     plan = _plan(task, losses, preset, out_dir, from_scratch=from_scratch, seed=seed, seeds=seeds,
                  iterations=iterations, data_root=data_root, progress=False, jod_display=jod_display)
