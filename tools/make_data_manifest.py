@@ -45,16 +45,14 @@ SETS = {
               "DnCNN's grayscale denoising set; no licence stated."),
 }
 # No public repository snapshot holds these: listed with their official URLs, hashes unverified.
-UNVERIFIED = {
-    "DIV2K_train": {"archive": {"url": "http://data.vision.ee.ethz.ch/cvl/DIV2K/DIV2K_train_HR.zip", "sha256": None,
-                                "strip": "DIV2K_train_HR/"},
-                    "licence": "DIV2K (Agustsson & Timofte, CVPRW 2017): academic research use only.",
-                    "note": "official URL; its sha256 could not be obtained here (no network), so it is not checked"},
-    "DIV2K_valid": {"archive": {"url": "http://data.vision.ee.ethz.ch/cvl/DIV2K/DIV2K_valid_HR.zip", "sha256": None,
-                                "strip": "DIV2K_valid_HR/"},
-                    "licence": "DIV2K (Agustsson & Timofte, CVPRW 2017): academic research use only.",
-                    "note": "official URL; its sha256 could not be obtained here (no network), so it is not checked"}
-}
+def _div2k(split: str) -> dict:
+    return {"archive": {"url": f"http://data.vision.ee.ethz.ch/cvl/DIV2K/DIV2K_{split}_HR.zip", "sha256": None,
+                        "strip": f"DIV2K_{split}_HR/"},
+            "licence": "DIV2K (Agustsson & Timofte, CVPRW 2017): academic research use only.",
+            "note": "official URL; its sha256 could not be obtained here (no network), so it is not checked"}
+
+
+UNVERIFIED = {"DIV2K_train": _div2k("train"), "DIV2K_valid": _div2k("valid")}
 
 
 def main() -> None:

@@ -37,6 +37,11 @@ def _default_max_pixels() -> int:
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
 
+def image_files(folder: Path) -> list[Path]:
+    """The image files directly in ``folder`` (by suffix), sorted by name; the caller decides what none means."""
+    return sorted(f for f in Path(folder).iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+
+
 def _to_array(im: Image.Image) -> np.ndarray:
     """Return float32 (H, W, 3) in [0, 1]."""
     mode = im.mode

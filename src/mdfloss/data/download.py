@@ -17,7 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mdfloss.common.extras import require
-from mdfloss.data.sets import DataError, DataSet, sha256_of, verify
+from mdfloss.common.runs import sha256_file
+from mdfloss.data.sets import DataError, DataSet, verify
 
 
 def _fail(ds: DataSet, url: str, exc: BaseException) -> DataError:
@@ -28,14 +29,18 @@ def _fail(ds: DataSet, url: str, exc: BaseException) -> DataError:
                      "and a rerun resumes")
 
 
-def _fetch_files(pooch, ds: DataSet, partial: Path, wanted: list[dict], step: Callable[[], None]) -> None:
+def _download_errors() -> tuple[type[BaseException], ...]:
+    """What a pooch download raises: a hash mismatch (ValueError), the disk, and requests' HTTP errors."""
     requests = sys.modules.get("requests")
-    errors = (ValueError, OSError) + ((requests.RequestException,) if requests else ())
+    return (ValueError, OSError) + ((requests.RequestException,) if requests else ())
+
+
+def _fetch_files(pooch, ds: DataSet, partial: Path, wanted: list[dict], step: Callable[[], None]) -> None:
     for f in wanted:
         try:
             pooch.retrieve(f["url"], known_hash=f"sha256:{f['sha256']}", fname=f["name"], path=partial,
                            progressbar=False)
-        except errors as exc:
+        except _download_errors() as exc:
             raise _fail(ds, f["url"], exc) from None
         step()
 
@@ -44,12 +49,10 @@ def _fetch_archive(pooch, ds: DataSet, root: Path, partial: Path) -> None:
     spec = ds.entry["archive"]
     downloads = root / ".downloads"
     name = spec["url"].rstrip("/").rsplit("/", 1)[-1]
-    requests = sys.modules.get("requests")
-    errors = (ValueError, OSError) + ((requests.RequestException,) if requests else ())
     try:
         archive = Path(pooch.retrieve(spec["url"], known_hash=f"sha256:{spec['sha256']}" if spec.get("sha256")
                                       else None, fname=name, path=downloads, progressbar=False))
-    except errors as exc:
+    except _download_errors() as exc:
         raise _fail(ds, spec["url"], exc) from None
     strip = spec.get("strip", "")
     try:
@@ -70,7 +73,7 @@ def _fetch_archive(pooch, ds: DataSet, root: Path, partial: Path) -> None:
                         "rerun to download it again") from None
     for f in ds.files:  # members are verified after unpacking, not only the archive
         path = partial / f["name"]
-        if not path.is_file() or sha256_of(path) != f["sha256"]:
+        if not path.is_file() or sha256_file(path) != f["sha256"]:
             shutil.rmtree(partial, ignore_errors=True)
             raise DataError(f"data: {ds.name}: {f['name']} from {name} is missing or does not match its sha256; "
                             "nothing was kept")
@@ -101,7 +104,7 @@ def download(ds: DataSet, root: Path, *, progress: Callable[[str], None] | None 
             _fetch_archive(pooch, ds, root, partial)
         else:
             wanted = [f for f in ds.files if not ((folder / f["name"]).is_file()
-                                                  and sha256_of(folder / f["name"]) == f["sha256"])]
+                                                  and sha256_file(folder / f["name"]) == f["sha256"])]
             from tqdm import tqdm
 
             with tqdm(total=len(wanted), desc=ds.name, unit="file", disable=not sys.stderr.isatty()) as bar:

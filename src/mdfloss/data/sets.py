@@ -9,7 +9,6 @@ when it exists, else the user's cache folder (``$XDG_CACHE_HOME/mdfloss`` or ``~
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from mdfloss.common.errors import InvalidInputError, MDFError
+from mdfloss.common.runs import sha256_file
 
 
 class DataError(MDFError, ValueError):
@@ -79,14 +79,6 @@ def get_set(name: str, manifest: dict[str, DataSet]) -> DataSet:
     return manifest[name]
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def verify(ds: DataSet, root: Path) -> list[str]:
     """Problems with a downloaded set (empty: it is complete and every file has its manifest hash)."""
     folder = root / ds.name
@@ -99,7 +91,7 @@ def verify(ds: DataSet, root: Path) -> list[str]:
         path = folder / f["name"]
         if not path.is_file():
             problems.append(f"{f['name']} is missing")
-        elif sha256_of(path) != f["sha256"]:
+        elif sha256_file(path) != f["sha256"]:
             problems.append(f"{f['name']} does not match its sha256")
     return problems
 

@@ -17,7 +17,7 @@ from mdfloss.common.checkpoint import list_checkpoints, load_latest, save_checkp
 from mdfloss.common.device import resolve_device
 from mdfloss.common.errors import InvalidInputError, OutputPathError, TrainingDivergedError
 from mdfloss.common.files import check_output_path
-from mdfloss.common.imageio import IMAGE_SUFFIXES, read_image
+from mdfloss.common.imageio import IMAGE_SUFFIXES, image_files, read_image
 from mdfloss.common.resize import resize, scale_size
 from mdfloss.common.runs import JsonlLog, derive_generator, prepare_workdir
 from mdfloss.loss.assets import bundled_image_path
@@ -97,7 +97,7 @@ def _image_paths(image: str | Path | Sequence[str | Path] | None) -> list[Path]:
     paths: list[Path] = []
     for item in map(Path, items):
         if item.is_dir():
-            found = sorted(f for f in item.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+            found = image_files(item)
             if not found:
                 raise InvalidInputError(f"image: folder '{item}' holds no images ({', '.join(IMAGE_SUFFIXES)})")
             paths += found

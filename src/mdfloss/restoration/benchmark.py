@@ -149,11 +149,14 @@ def _eval_marker(csv_path: Path) -> Path:
     return csv_path.with_suffix(".settings.json")
 
 
-def _evaluate_run(out_dir: Path, model: Path, name: str, bench: BenchPreset, sets: dict[str, Path], settings: dict,
-                  jod_display: str, eval_seed: int, jod_model) -> dict[str, dict[str, dict[str, float]]]:
+def _evaluate_run(plan: _Plan, sets: dict[str, Path], model: Path, loss: str, seed: int,
+                  jod_model) -> dict[str, dict[str, dict[str, float]]]:
     """``{set: {image: {metric: value}}}`` of one network, reusing its CSVs when they were written after the
     model with the same settings. Each CSV has its own settings file, so runs in other processes (``--only``)
     never invalidate each other's results."""
+    bench, out_dir, name = plan.bench, plan.out_dir, run_name(loss, seed, plan.first_seed)
+    settings = {"jod_display": plan.jod_display, "limit": bench.eval_limit, "perceptual": bench.perceptual,
+                "seed": plan.first_seed}
     legacy = out_dir / "eval_settings.json"  # the folder-wide marker of earlier versions, read only
     legacy_ok = legacy.is_file() and json.loads(legacy.read_text()) == settings
     out = {}
@@ -164,8 +167,8 @@ def _evaluate_run(out_dir: Path, model: Path, name: str, bench: BenchPreset, set
         fresh = recorded == settings and out_csv.is_file() and out_csv.stat().st_mtime_ns >= model.stat().st_mtime_ns
         if not fresh:
             marker.unlink(missing_ok=True)
-            evaluate(model, set_path, out_csv=out_csv, limit=bench.eval_limit, seed=eval_seed,
-                     perceptual=bench.perceptual, jod_display=jod_display, jod_model=jod_model)
+            evaluate(model, set_path, out_csv=out_csv, limit=bench.eval_limit, seed=plan.first_seed,
+                     perceptual=bench.perceptual, jod_display=plan.jod_display, jod_model=jod_model)
             atomic_write_bytes(marker, json.dumps(settings).encode())
         out[set_name] = read_per_image(out_csv)
     return out
@@ -221,6 +224,10 @@ def _plan(task, losses, preset, out_dir, *, from_scratch, seed, seeds, iteration
                  from_scratch, jod_display, dict(data_root=data_root, progress=progress))
 
 
+def _eval_sets(plan: _Plan) -> dict[str, Path]:
+    return {name: resolve_set(name, plan.kw["data_root"]) for name in plan.bench.eval_sets[plan.task]}
+
+
 def _pretrained(plan: _Plan, *, train: bool = True) -> Path | None:
     if plan.from_scratch:
         return None
@@ -249,14 +256,11 @@ def _finished(plan: _Plan, loss: str, seed: int) -> Path | None:
 def _report(plan: _Plan, models: dict[str, list[Path]], jod_model, missing: list[str]) -> dict:
     from mdfloss.restoration.report import write_report
 
-    sets = {name: resolve_set(name, plan.kw["data_root"]) for name in plan.bench.eval_sets[plan.task]}
-    settings = {"jod_display": plan.jod_display, "limit": plan.bench.eval_limit, "perceptual": plan.bench.perceptual,
-                "seed": plan.first_seed}
+    sets = _eval_sets(plan)
     per_image: dict = {name: {} for name in sets}
     timing: dict[str, list[dict[str, float]]] = {}
     for loss, paths in models.items():
-        rows = [_evaluate_run(plan.out_dir, m, run_name(loss, s, plan.first_seed), plan.bench, sets, settings,
-                              plan.jod_display, plan.first_seed, jod_model) for m, s in zip(paths, plan.seeds)]
+        rows = [_evaluate_run(plan, sets, m, loss, s, jod_model) for m, s in zip(paths, plan.seeds)]
         for set_name in sets:
             per_image[set_name][loss] = _by_metric([r[set_name] for r in rows])
         records = [load_restorer(m)[1] for m in paths]
@@ -317,11 +321,7 @@ def run_one(task: str, loss: str, preset: str, out_dir: str | Path, *, run_seed:
     model = _fine_tune(plan, plan.losses[0], run_seed, init)
     if rank != 0:
         return None  # rank 0 alone evaluates and writes
-    sets = {name: resolve_set(name, data_root) for name in plan.bench.eval_sets[task]}
-    settings = {"jod_display": jod_display, "limit": plan.bench.eval_limit, "perceptual": plan.bench.perceptual,
-                "seed": first_seed}
-    _evaluate_run(plan.out_dir, model, run_name(plan.losses[0], run_seed, first_seed), plan.bench, sets, settings,
-                  jod_display, first_seed, jod_model)
+    _evaluate_run(plan, _eval_sets(plan), model, plan.losses[0], run_seed, jod_model)
     return model
 
 

@@ -9,7 +9,7 @@ import torch
 from torch.utils.data import Dataset
 
 from mdfloss.common.errors import ImageReadError
-from mdfloss.common.imageio import IMAGE_SUFFIXES, read_image
+from mdfloss.common.imageio import IMAGE_SUFFIXES, image_files, read_image
 from mdfloss.common.runs import seed_of_text
 from mdfloss.data.sets import data_root
 from mdfloss.restoration.degradations import Degradation
@@ -39,7 +39,7 @@ def resolve_set(name_or_dir: str | Path, root: Path | None = None) -> Path:
 
 
 def list_images(folder: Path) -> list[Path]:
-    files = sorted(f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
+    files = image_files(folder)
     if not files:
         raise ImageReadError(f"set: folder '{folder}' holds no images ({', '.join(IMAGE_SUFFIXES)})")
     return files

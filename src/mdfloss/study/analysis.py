@@ -18,7 +18,7 @@ from scipy import stats
 
 from mdfloss.common.errors import InvalidInputError
 from mdfloss.study.answers import Answer, by_observer, conditions_of
-from mdfloss.study.scaling import pw_scale
+from mdfloss.study.scaling import choice_probability, pw_scale
 
 POOLED = "all"
 
@@ -91,7 +91,7 @@ def observer_fits(answers: list[Answer]) -> list[ObserverFit]:
             q = pw_scale(rest, start=q_all)
             n = mine + mine.T
             upper = np.triu(np.ones_like(n, dtype=bool), 1) & (n > 0)
-            p_choose = stats.norm.cdf(q[:, None] - q[None, :], scale=1.4826)
+            p_choose = choice_probability(q[:, None], q[None, :])
             log10p = stats.binom.logpmf(mine, n, p_choose) / np.log(10)
             total[obs] += float(np.sum(np.maximum(log10p[upper], -200.0)))
             trials[obs] += int(upper.sum())

@@ -24,7 +24,7 @@ from PIL import Image
 
 from mdfloss.common.errors import ImageReadError, InvalidInputError, OutputPathError
 from mdfloss.common.files import atomic_write_bytes
-from mdfloss.restoration.data import IMAGE_SUFFIXES
+from mdfloss.common.imageio import IMAGE_SUFFIXES, image_files
 
 STUDY_FILE = "study.json"
 REFERENCE = "reference"
@@ -50,12 +50,11 @@ def _images_in(folder: Path, argument: str) -> dict[str, Path]:
     if not folder.is_dir():
         raise ImageReadError(f"{argument}: '{folder}' is not a folder")
     files = {}
-    for f in sorted(folder.iterdir()):
-        if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES:
-            if f.stem in files:
-                raise InvalidInputError(f"{argument}: '{folder}' holds two images named {f.stem!r} "
-                                        f"({files[f.stem].name}, {f.name}); keep one")
-            files[f.stem] = f
+    for f in image_files(folder):
+        if f.stem in files:
+            raise InvalidInputError(f"{argument}: '{folder}' holds two images named {f.stem!r} "
+                                    f"({files[f.stem].name}, {f.name}); keep one")
+        files[f.stem] = f
     if not files:
         raise ImageReadError(f"{argument}: '{folder}' holds no images ({', '.join(IMAGE_SUFFIXES)})")
     return files

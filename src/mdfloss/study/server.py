@@ -34,7 +34,9 @@ def make_app(study_dir: Path, *, token: str | None = None, trials: int = 30, see
     """The ASGI app serving one study folder."""
     require("starlette", "study", "the study server")
     from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
     from starlette.middleware import Middleware
+    from starlette.requests import Request
     from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
     from starlette.routing import Route
 
@@ -63,8 +65,6 @@ def make_app(study_dir: Path, *, token: str | None = None, trials: int = 30, see
             body = json.loads(raw)
         except ValueError:
             return error(400, 'expected a JSON body {"pair_id", "observer", "chosen", "ms"}')
-        from starlette.concurrency import run_in_threadpool
-
         try:  # SQLite commits block; keep them off the event loop
             return JSONResponse(await run_in_threadpool(service.answer, body))
         except AnswerRefused as exc:
@@ -86,8 +86,6 @@ def make_app(study_dir: Path, *, token: str | None = None, trials: int = 30, see
 
         async def __call__(self, scope, receive, send):
             if scope["type"] == "http" and token is not None:
-                from starlette.requests import Request
-
                 request = Request(scope)
                 given = request.query_params.get("token") or request.headers.get("x-study-token") or ""
                 if not hmac.compare_digest(given.encode(), token.encode()):

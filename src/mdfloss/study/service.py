@@ -35,12 +35,11 @@ class StudyService:
         self.lock = threading.Lock()
         self.rng = np.random.default_rng(seed)
         self.sampler = PairSampler(self.scenes, self.conditions, rng=self.rng, explore=explore)
-        index = {c: i for i, c in enumerate(self.conditions)}
+        self.index = {c: i for i, c in enumerate(self.conditions)}
         for a in self.store.answers():  # replay: a restarted server knows every stored answer
-            i, j = index[a.condition_a], index[a.condition_b]
-            self._learn(a.scene, i, j, a.a_selected, reserved=False)
+            self._learn(a.scene, self.index[a.condition_a], self.index[a.condition_b], a.a_selected, reserved=False)
         for s in self.store.outstanding():
-            self.sampler.reserve(s.scene, *sorted((index[s.left], index[s.right])), +1)
+            self.sampler.reserve(s.scene, *sorted((self.index[s.left], self.index[s.right])), +1)
 
     def _learn(self, scene: str, i: int, j: int, i_selected: bool, *, reserved: bool) -> None:
         if i > j:
@@ -63,7 +62,7 @@ class StudyService:
         s = self.scenes.index(served.scene)
         url = lambda which: f"/image/{s}/{which}{self.url_suffix}"  # noqa: E731
         return {"pair_id": served.pair_id, "scene": served.scene, "done": False,
-                "left": url(self.conditions.index(served.left)), "right": url(self.conditions.index(served.right)),
+                "left": url(self.index[served.left]), "right": url(self.index[served.right]),
                 "reference": url("reference"), "answered": answered, "total": self.trials}
 
     def next_pair(self, observer: str, session: str = "1") -> dict:
@@ -102,9 +101,8 @@ class StudyService:
             raise AnswerRefused(400, f"ms: expected the response time in milliseconds (0 to {MAX_RESPONSE_MS:.0f})")
         with self.lock:
             answer = self.store.record(pair_id, observer, chosen, float(ms))
-            index = {c: i for i, c in enumerate(self.conditions)}
-            self._learn(answer.scene, index[answer.condition_a], index[answer.condition_b], answer.a_selected,
-                        reserved=True)
+            self._learn(answer.scene, self.index[answer.condition_a], self.index[answer.condition_b],
+                        answer.a_selected, reserved=True)
             answered = self.store.answered_count(observer)
         return {"ok": True, "answered": answered, "total": self.trials}
 

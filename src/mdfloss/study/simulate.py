@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mdfloss.common.errors import InvalidInputError
-from mdfloss.study.answers import Answer
+from mdfloss.study.answers import Answer, counts
 from mdfloss.study.sampling import PairSampler
 from mdfloss.study.scaling import choice_probability, pw_scale
 
@@ -32,13 +32,8 @@ def true_scores(n_conditions: int, spread: float, rng: np.random.Generator) -> n
 def rmse_to_truth(answers: list[Answer], truth: dict[str, np.ndarray], conditions: list[str]) -> float:
     """RMSE in JOD of per-scene scaled scores against the truth (both mean 0), over all scenes."""
     errors = []
-    index = {c: i for i, c in enumerate(conditions)}
     for scene, q_true in truth.items():
-        D = np.zeros((len(conditions), len(conditions)))
-        for a in answers:
-            if a.scene == scene:
-                D[index[a.winner], index[a.loser]] += 1
-        q = pw_scale(D)
+        q = pw_scale(counts([a for a in answers if a.scene == scene], conditions))
         errors.append((q - q.mean()) - q_true)
     return float(np.sqrt(np.mean(np.square(errors))))
 
