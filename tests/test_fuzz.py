@@ -89,3 +89,22 @@ def test_fuzz_pickle_converter(tmp_path, data):
     p = tmp_path / "fuzz.pth"
     p.write_bytes(data.draw(mutated(seed)))
     _check(lambda q: convert_reference(q, tmp_path / "out.safetensors"), p)
+
+
+def test_a_huge_memo_index_is_refused_without_allocating_it(tmp_path):
+    # A byte flip the pickle fuzzer once hit: LONG_BINPUT with index 0x10000000. The C unpickler sizes its memo
+    # array by that index (4 GB here, 32 GB for 0xFFFFFFFF); the loader must refuse it with little memory.
+    import struct
+    import subprocess
+    import sys
+
+    bad = tmp_path / "memo.pth"
+    bad.write_bytes(b"\x80\x02N" + b"r" + struct.pack("<I", 0x10000000) + b".")
+    code = ("import resource, sys\n"
+            "from mdfloss import MDFError, convert_reference\n"
+            "try:\n    convert_reference(sys.argv[1], sys.argv[2])\nexcept MDFError:\n    pass\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code, str(bad), str(tmp_path / "o.safetensors")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout.split()[-1]) < 2_000_000  # kB: torch itself needs a few hundred MB, the memo 4 GB

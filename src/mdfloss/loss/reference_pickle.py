@@ -110,7 +110,9 @@ _FUNCTIONS = {
 }
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
+# The pure-Python unpickler: its memo is a dict. The C one keeps a flat array sized by the largest memo index,
+# so one flipped byte in a LONG_BINPUT index makes it allocate and zero gigabytes (found by tests/test_fuzz.py).
+class _RestrictedUnpickler(pickle._Unpickler):  # noqa: SLF001 - pickle's documented pure-Python twin
     def __init__(self, file: BinaryIO, storages: dict[str, _StorageRef], allow_globals: bool):
         super().__init__(file)
         self._storages = storages
