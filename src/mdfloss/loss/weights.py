@@ -100,7 +100,10 @@ def _validate(critics: list[dict[str, torch.Tensor]], meta: dict[str, Any], wher
     if not (isinstance(lo_hi, list) and len(lo_hi) == 2 and lo_hi[0] < lo_hi[1]):
         raise WeightFileError(f"{where}: input_range must be [lo, hi] with lo < hi, got {lo_hi!r}")
     for k, (state, a) in enumerate(zip(critics, arch)):
-        want = expected_keys(int(a["width"]))
+        width = a.get("width") if isinstance(a, dict) else None
+        if isinstance(width, bool) or not isinstance(width, (int, float)) or not float(width).is_integer() or width < 1:
+            raise WeightFileError(f"{where}: architecture entry {k} needs a positive whole 'width', got {width!r}")
+        want = expected_keys(int(width))
         for key, shape in want.items():
             t = state.get(key)
             if t is None:
