@@ -74,3 +74,16 @@ def test_summary_names_a_loss_the_folder_lacks(tmp_path):
     done = _run("summary", "--out", str(tmp_path / "s.png"), f"x={tmp_path / 'r'}:SetA:mdf:jpeg")
     assert done.returncode != 0
     assert "has no loss 'mdf:jpeg'" in done.stderr
+
+
+def test_sweep_plots_each_loss_against_the_reference(tmp_path):
+    per_seed = _write_folder(tmp_path / "r")
+    done = _run("sweep", "--out", str(tmp_path / "w.png"), "--folder", str(tmp_path / "r"), "--set", "SetA",
+                "--reference", "l2", "0.5=l2+0.1*mdf:sisr", "0.1=l1")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "w.png").exists()
+    lines = done.stdout.strip().splitlines()
+    assert lines[0].startswith("0.1 l1:") and lines[1].startswith("0.5 l2+0.1*mdf:sisr:")  # sorted by x
+    jod = seeded_difference([{k: v["jod"] for k, v in s.items()} for s in per_seed["l1"]],
+                            [{k: v["jod"] for k, v in s.items()} for s in per_seed["l2"]])
+    assert f"jod {jod}" in lines[0]

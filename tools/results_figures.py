@@ -9,6 +9,10 @@
         "SISR ×4, BSD100=docs/results/sisr:BSD100:l2+0.0025*mdf:sisr@pyramid@finest=1@bf16" ...
         one row per entry (LABEL=FOLDER:SET:LOSS), one panel per metric: the loss minus the best standard loss on
         that metric (L1, L2, SSIM, MS-SSIM, whichever of them the folder holds), with its 95 % interval.
+
+    python tools/results_figures.py sweep --out docs/results/screens/sisr/sweep.png --folder docs/results/screens/sisr \
+        --set BSD100 --reference l2 --xlabel "λ / equal-pull λ" "0.11=l2+0.0005*mdf:sisr@pyramid@finest=2@bf16" ...
+        one panel per metric: each loss (at its x value) minus the reference loss, with its 95 % interval.
 """
 
 from __future__ import annotations
@@ -101,6 +105,41 @@ def summary(entries: list[str], out: Path) -> None:
         print(label + ": " + "; ".join(f"{m} {c[0].mean:+.4f} ± {c[0].half:.4f} vs {c[1]}" for m, c in cells.items()))
 
 
+def sweep(folder: Path, set_name: str, reference: str, entries: list[str], xlabel: str, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    per_loss = load_folder(folder).per_image[set_name]
+    points = []
+    for entry in entries:
+        x, _, loss = entry.partition("=")
+        for name in (loss, reference):
+            if name not in per_loss:
+                sys.exit(f"{entry}: {folder} has no loss {name!r} (it has {', '.join(per_loss)})")
+        points.append((float(x), loss, {m: seeded_difference(per_loss[loss][m], per_loss[reference][m])
+                                        for m in SUMMARY_METRICS}))
+    points.sort()
+    fig, axes = plt.subplots(1, len(SUMMARY_METRICS), figsize=(4.0 * len(SUMMARY_METRICS), 3.0))
+    for ax, (m, title) in zip(axes, SUMMARY_METRICS.items()):
+        d = [p[2][m] for p in points]
+        ax.errorbar([p[0] for p in points], [i.mean for i in d],
+                    yerr=[0 if math.isnan(i.half) else i.half for i in d], fmt="o-", color="#3060a0", capsize=3)
+        ax.axhline(0, color="black", lw=1)
+        ax.set_xscale("log")
+        better = "higher" if HIGHER_IS_BETTER[m] else "lower"
+        ax.set_title(f"{title} − {reference} ({better} is better)", fontsize=8)
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.tick_params(labelsize=7)
+    fig.suptitle(f"{folder.name}, {set_name}: paired differences with 95 % intervals", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    for x, loss, cells in points:
+        print(f"{x:g} {loss}: " + "; ".join(f"{m} {c}" for m, c in cells.items()))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
@@ -109,11 +148,20 @@ def main() -> None:
     s = sub.add_parser("summary")
     s.add_argument("--out", type=Path, required=True)
     s.add_argument("entries", nargs="+")
+    w = sub.add_parser("sweep")
+    w.add_argument("--out", type=Path, required=True)
+    w.add_argument("--folder", type=Path, required=True)
+    w.add_argument("--set", dest="set_name", required=True)
+    w.add_argument("--reference", default="l2")
+    w.add_argument("--xlabel", default="λ")
+    w.add_argument("entries", nargs="+", help="X=LOSS")
     args = ap.parse_args()
     if args.command == "replot":
         replot(args.folders)
-    else:
+    elif args.command == "summary":
         summary(args.entries, args.out)
+    else:
+        sweep(args.folder, args.set_name, args.reference, args.entries, args.xlabel, args.out)
 
 
 if __name__ == "__main__":
