@@ -55,7 +55,8 @@ def per_critic(weights, mode: str, clean: torch.Tensor, bad: torch.Tensor, seed:
     lo, hi = weights.metadata["input_range"]
     clean = clean[..., : bad.shape[-2], : bad.shape[-1]]
     mse = float(((bad - clean) ** 2).mean())
-    noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(seed)) * math.sqrt(mse)
+    # its own stream: for denoising, the artefact is white noise too, and must not be the same draw
+    noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(seed + 1_000_003)) * math.sqrt(mse)
     noisy = clean + noise
     rows = []
     for k in range(n):
