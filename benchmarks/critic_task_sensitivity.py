@@ -48,9 +48,15 @@ def degraded(task: str, img: torch.Tensor, params: dict, seed: int) -> torch.Ten
     return out
 
 
-def per_critic(weights, mode: str, clean: torch.Tensor, bad: torch.Tensor, seed: int) -> list[tuple]:
+def critic_losses(weights, mode: str) -> list[MDFLoss]:
+    """One single-critic loss per scale (0 = coarsest), built once and reused for every image."""
+    return [MDFLoss(weights, mode=mode, scales=[k], reduction="none", check_range=False)
+            for k in range(len(weights.critics))]
+
+
+def per_critic(weights, fns: list[MDFLoss], mode: str, clean: torch.Tensor, bad: torch.Tensor,
+               seed: int) -> list[tuple]:
     """[(scale, sensitivity ratio for this image, clean score > degraded score)] for one image."""
-    n = len(weights.critics)
     factors = weights.metadata["scale_factors"]
     lo, hi = weights.metadata["input_range"]
     clean = clean[..., : bad.shape[-2], : bad.shape[-1]]
@@ -59,8 +65,7 @@ def per_critic(weights, mode: str, clean: torch.Tensor, bad: torch.Tensor, seed:
     noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(seed + 1_000_003)) * math.sqrt(mse)
     noisy = clean + noise
     rows = []
-    for k in range(n):
-        fn = MDFLoss(weights, mode=mode, scales=[k], reduction="none", check_range=False)
+    for k, fn in enumerate(fns):
         with torch.no_grad():
             d_task = float(fn(bad, clean)[0])
             d_noise = float(fn(noisy, clean)[0])
@@ -69,6 +74,35 @@ def per_critic(weights, mode: str, clean: torch.Tensor, bad: torch.Tensor, seed:
             mse_ratio = float(((view(bad) - view(clean)) ** 2).mean() / ((view(noisy) - view(clean)) ** 2).mean())
         rows.append((k, d_task / max(d_noise, 1e-30) / mse_ratio, score[0] > score[1]))
     return rows
+
+
+def sensitivity(weights, mode: str, task: str, params: dict, images: list[torch.Tensor],
+                seed: int) -> tuple[list[float], list[float]]:
+    """(sensitivity per critic: geometric mean over images, paired AUC per critic); image i uses seed + i."""
+    fns = critic_losses(weights, mode)
+    table: dict[int, list] = {}
+    for i, img in enumerate(images):
+        bad = degraded(task, img, params, seed + i)
+        for k, ratio, clean_higher in per_critic(weights, fns, mode, img, bad, seed + i):
+            table.setdefault(k, []).append((ratio, clean_higher))
+    sens = [math.exp(np.mean([math.log(r) for r, _ in table[k]])) for k in sorted(table)]
+    aucs = [float(np.mean([c for _, c in table[k]])) for k in sorted(table)]
+    return sens, aucs
+
+
+def load_images(files: list[Path], crop: int) -> list[torch.Tensor]:
+    """Each image as RGB, centre-cropped to ``crop`` px (0: whole), read once for every loss and setting."""
+    images = []
+    for f in files:
+        img = read_image(f)
+        if img.shape[1] == 1:
+            img = img.expand(-1, 3, -1, -1)
+        if crop:
+            h, w = img.shape[-2:]
+            c = min(crop, h, w)
+            img = img[..., (h - c) // 2 : (h - c) // 2 + c, (w - c) // 2 : (w - c) // 2 + c]
+        images.append(img)
+    return images
 
 
 def main() -> None:
@@ -93,28 +127,15 @@ def main() -> None:
           "of d(clean, degraded) / d(clean, clean + equal-MSE white noise), per critic (0 = coarsest)")
     print("| loss | degradation | mode | sensitivity per critic, coarsest → finest | paired AUC per critic |")
     print("|---|---|---|---|---|")
+    images = load_images(files, args.crop)
     for loss in args.losses.split(","):
         weights = load_loss_file(resolve_loss_path(loss))
         for params in settings:
             for mode in args.modes.split(","):
-                table: dict[int, list] = {}
-                for i, f in enumerate(files):
-                    img = read_image(f)
-                    if img.shape[1] == 1:
-                        img = img.expand(-1, 3, -1, -1)
-                    if args.crop:
-                        h, w = img.shape[-2:]
-                        c = min(args.crop, h, w)
-                        img = img[..., (h - c) // 2 : (h - c) // 2 + c, (w - c) // 2 : (w - c) // 2 + c]
-                    bad = degraded(args.task, img, params, args.seed + i)
-                    for k, ratio, clean_higher in per_critic(weights, mode, img, bad, args.seed + i):
-                        table.setdefault(k, []).append((ratio, clean_higher))
-                sens = [math.exp(np.mean([math.log(r) for r, _ in table[k]])) for k in sorted(table)]
-                aucs = [np.mean([c for _, c in table[k]]) for k in sorted(table)]
+                sens, aucs = sensitivity(weights, mode, args.task, params, images, args.seed)
                 desc = ", ".join(f"{k}={v}" for k, v in params.items()) or "default"
                 print(f"| {loss} | {desc} | {mode} | " + " ".join(f"{s:.2f}" for s in sens) + " | "
                       + " ".join(f"{a:.2f}" for a in aucs) + " |", flush=True)
-
 
 if __name__ == "__main__":
     main()

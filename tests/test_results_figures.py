@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from mdfloss.restoration.benchmark import run_name
 from mdfloss.restoration.stats import seeded_difference
 
 pytest.importorskip("matplotlib")
@@ -21,13 +22,12 @@ def _write_folder(folder: Path, seeds: int = 2) -> dict:
     folder.mkdir()
     per_seed: dict = {}
     for loss, offset in LOSSES.items():
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in loss)
         per_seed[loss] = []
         for s in range(seeds):
             rows = [{"image": f"im{i}", "jod": 8 + offset + 0.01 * i + 0.003 * s * (i % 2),
                      "flip": 0.1 - offset / 10 + 0.001 * i, "psnr_rgb": 25 + i - offset} for i in range(5)]
             per_seed[loss].append({r["image"]: r for r in rows})
-            name = f"per_image_SetA_{safe}" + ("" if s == 0 else f"__seed{s}") + ".csv"
+            name = f"per_image_SetA_{run_name(loss, s, 0)}.csv"  # as the benchmark names them
             with open(folder / name, "w", newline="") as f:
                 w = csv.DictWriter(f, fieldnames=list(rows[0]))
                 w.writeheader()

@@ -25,11 +25,26 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-from mdfloss.restoration.benchmark import _safe, read_per_image
+from mdfloss.common.extras import require
+from mdfloss.common.files import write_png
+from mdfloss.restoration.benchmark import read_per_image, run_name
 from mdfloss.restoration.report import HIGHER_IS_BETTER, STANDARD_LOSSES, plot_differences
 from mdfloss.restoration.stats import mean_over, seeded_difference
 
 SUMMARY_METRICS = {"jod": "JOD", "flip": "FLIP", "psnr_rgb": "PSNR RGB (dB)"}
+
+
+def _pyplot():
+    matplotlib = require("matplotlib", "metrics", "the results figures")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _half_widths(intervals) -> list[float]:
+    """Error-bar half widths; an interval that could not be estimated (one image) draws none."""
+    return [0 if math.isnan(i.half) else i.half for i in intervals]
 
 
 def load_folder(folder: Path) -> SimpleNamespace:
@@ -41,7 +56,7 @@ def load_folder(folder: Path) -> SimpleNamespace:
     for s in sets:
         per_image[s] = {}
         for loss in losses:
-            stem = f"per_image_{s}_{_safe(loss)}"
+            stem = f"per_image_{s}_{run_name(loss, 0, 0)}"  # the first seed's name; the others add __seedN
             files = [folder / f"{stem}.csv"] + sorted(folder.glob(f"{stem}__seed*.csv"),
                                                        key=lambda p: int(re.sub(r".*__seed", "", p.stem)))
             seeds = [read_per_image(f) for f in files if f.exists()]
@@ -64,11 +79,7 @@ def replot(folders: list[Path]) -> None:
 
 
 def summary(entries: list[str], out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     rows = []
     for entry in entries:
         label, _, rest = entry.partition("=")
@@ -87,7 +98,7 @@ def summary(entries: list[str], out: Path) -> None:
     y = list(range(len(rows)))[::-1]
     for ax, (m, title) in zip(axes, SUMMARY_METRICS.items()):
         d = [cells[m][0] for _, cells in rows]
-        ax.errorbar([i.mean for i in d], y, xerr=[0 if math.isnan(i.half) else i.half for i in d], fmt="o",
+        ax.errorbar([i.mean for i in d], y, xerr=_half_widths(d), fmt="o",
                     color="#3060a0", capsize=3)
         for yy, (_, cells) in zip(y, rows):
             ax.annotate(f"vs {cells[m][1]}", (cells[m][0].mean, yy), textcoords="offset points", xytext=(0, 6),
@@ -99,18 +110,14 @@ def summary(entries: list[str], out: Path) -> None:
         ax.set_ylim(-0.7, len(rows) - 0.3)
         ax.tick_params(axis="x", labelsize=7)
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    write_png(out, fig)
     plt.close(fig)
     for label, cells in rows:
-        print(label + ": " + "; ".join(f"{m} {c[0].mean:+.4f} ± {c[0].half:.4f} vs {c[1]}" for m, c in cells.items()))
+        print(label + ": " + "; ".join(f"{m} {c[0]} vs {c[1]}" for m, c in cells.items()))
 
 
 def sweep(folder: Path, set_name: str, reference: str, entries: list[str], xlabel: str, out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     per_loss = load_folder(folder).per_image[set_name]
     points = []
     for entry in entries:
@@ -125,7 +132,7 @@ def sweep(folder: Path, set_name: str, reference: str, entries: list[str], xlabe
     for ax, (m, title) in zip(axes, SUMMARY_METRICS.items()):
         d = [p[2][m] for p in points]
         ax.errorbar([p[0] for p in points], [i.mean for i in d],
-                    yerr=[0 if math.isnan(i.half) else i.half for i in d], fmt="o-", color="#3060a0", capsize=3)
+                    yerr=_half_widths(d), fmt="o-", color="#3060a0", capsize=3)
         ax.axhline(0, color="black", lw=1)
         ax.set_xscale("log")
         better = "higher" if HIGHER_IS_BETTER[m] else "lower"
@@ -134,7 +141,7 @@ def sweep(folder: Path, set_name: str, reference: str, entries: list[str], xlabe
         ax.tick_params(labelsize=7)
     fig.suptitle(f"{folder.name}, {set_name}: paired differences with 95 % intervals", fontsize=9)
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    write_png(out, fig)
     plt.close(fig)
     for x, loss, cells in points:
         print(f"{x:g} {loss}: " + "; ".join(f"{m} {c}" for m, c in cells.items()))
