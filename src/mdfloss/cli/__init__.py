@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from mdfloss.cli.analysis import calibrate
 from mdfloss.cli.data import data
 from mdfloss.cli.loss import compare, convert_reference_cmd, info
 from mdfloss.cli.phase1 import train
@@ -27,7 +28,7 @@ def cli() -> None:
     """Train and use task-specific image reconstruction losses (MDF)."""
 
 
-for _command in (info, compare, convert_reference_cmd, train, train_restorer_cmd, evaluate_cmd, benchmark, study, data):
+for _command in (info, compare, convert_reference_cmd, calibrate, train, train_restorer_cmd, evaluate_cmd, benchmark, study, data):
     cli.add_command(_command)
 
 

@@ -35,12 +35,26 @@ def info(file: str, as_json: bool) -> None:
         ("default taps", meta.get("default_taps")),
         ("input range", meta["input_range"]),
         ("training image", f"{img.get('name')} sha256 {img.get('sha256', '')[:16]}… {img.get('size')}" if img else "not recorded"),
+        ("calibration", _calibration_line(w)),
         ("format version", meta["format_version"]),
         ("source", meta.get("source")),
         ("license", meta.get("license")),
     ]
     for k, v in rows:
         click.echo(f"{k:>15}: {v}")
+
+
+def _calibration_line(w) -> str:
+    """What the calibrated taps were fitted on, and the spread of the finest critic's weights."""
+    cal = w.metadata.get("calibration")
+    if not cal or w.calibration is None:
+        return "none"
+    k = len(w.critics) - 1
+    spread = ", ".join(f"{t} {float(w.calibration[f'{k}.{t}'].min()):.2f}-{float(w.calibration[f'{k}.{t}'].max()):.2f}"
+                       for t in ("head", "body"))
+    return (f"{cal.get('method')} weights against {cal.get('artefact')} on {', '.join(cal.get('images', []))} "
+            f"({cal.get('mode')} mode, "
+            f"{cal.get('draws')} draws); finest critic's weights: {spread}")
 
 
 @click.command()

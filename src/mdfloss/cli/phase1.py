@@ -60,9 +60,12 @@ def _params(task: str, sigma: str | None, quality: str | None, extra: tuple[str,
 @click.option("--restorer", type=click.Path(dir_okay=False), default=None,
               help="A train-restorer model.pt: the distortion becomes 'degrade as TASK does, then run this network'.")
 @click.option("--iterations", type=int, default=None, help="Override the preset's iterations per scale.")
+@click.option("--degraded-negatives", type=float, default=None,
+              help="Also show the critics the real image degraded as the generator's input is, as a fake, with "
+                   "this weight (0 = off, SinGAN's critic).")
 @click.option("--checkpoint-every", type=int, default=50, show_default=True)
 def train(task, image, preset, out, workdir, resume, force, seed, device, sigma, quality, extra, restorer,
-          iterations, checkpoint_every):
+          iterations, degraded_negatives, checkpoint_every):
     """Train a task-specific MDF loss on one image or several (Phase 1)."""
     import dataclasses
 
@@ -74,6 +77,8 @@ def train(task, image, preset, out, workdir, resume, force, seed, device, sigma,
         if iterations < 1:
             raise InvalidInputError(f"--iterations: expected a positive integer, got {iterations}")
         config = dataclasses.replace(config, iterations=iterations)
+    if degraded_negatives is not None:
+        config = dataclasses.replace(config, degraded_negatives=degraded_negatives)
     params, plugins = _params(task, sigma, quality, extra), None
     if restorer is not None:
         from mdfloss.restoration.degradations import TASKS

@@ -71,6 +71,11 @@ class MDFLoss(nn.Module):
             ``metadata["input_range"]``.
         check_range: refuse inputs outside ``[0, data_range]`` by more than 1 % of
             ``data_range``; set False for unclamped network outputs.
+        normalize: scale the ``head`` and ``body`` features to unit length over channels at each
+            position before the difference, as LPIPS does (the 1-channel ``tail`` map is left as it is).
+        calibrated: weigh each channel of each tap by the loss file's calibration
+            (``w_c (phi_c(x) - phi_c(y))^2``; see :mod:`mdfloss.phase1.calibrate`). Default: when the
+            file holds one. ``True`` on a file without calibration is refused.
 
     Shape:
         prediction, target: (N, 3, H, W) or (N, 1, H, W) (grey is repeated to 3
@@ -103,6 +108,8 @@ class MDFLoss(nn.Module):
         reduction: str = "mean",
         data_range: float = 1.0,
         check_range: bool = True,
+        normalize: bool = False,
+        calibrated: bool | None = None,
     ) -> None:
         super().__init__()
         check_choice("mode", mode, MODES)
@@ -129,6 +136,14 @@ class MDFLoss(nn.Module):
         self.critics = nn.ModuleList(fused.SingleCritic(f) for f in folded)
         self.critics.requires_grad_(False)
         self.critics.eval()
+        self.normalize = bool(normalize)
+        if calibrated and weights.calibration is None:
+            raise InvalidInputError("calibrated: this loss file holds no calibration; fit one with "
+                                    "'mdfloss calibrate' or pass calibrated=None")
+        self.calibrated = weights.calibration is not None if calibrated is None else bool(calibrated)
+        # sqrt of the channel weights, so (s * a - s * b)^2 = w (a - b)^2 runs through the fused kernel
+        self._sqrt_w = [[weights.calibration[f"{k}.{t}"].clamp_min(0).sqrt().view(1, -1, 1, 1) for t in self.taps]
+                        for k in self.scales] if self.calibrated else None
 
     # ----- construction -------------------------------------------------------------
     @classmethod
@@ -162,7 +177,8 @@ class MDFLoss(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"task={self._metadata.get('task')!r}, mode={self.mode!r}, scales={self.scales}, "
-                f"taps={self.taps}, reduction={self.reduction!r}")
+                f"taps={self.taps}, reduction={self.reduction!r}, normalize={self.normalize}, "
+                f"calibrated={self.calibrated}")
 
     # ----- computation --------------------------------------------------------------
     def _prepare(self, x: torch.Tensor) -> torch.Tensor:
@@ -177,6 +193,49 @@ class MDFLoss(nn.Module):
         if ref.device != x.device:
             self.critics.to(device=x.device)  # device only: the fused kernels cast the weights per call
 
+    def _views(self, p: torch.Tensor, t: torch.Tensor):
+        """(index among the selected critics, critic, its view of p, its view of t) for every critic used."""
+        if self.mode == "reference":
+            p, t = (x.contiguous(memory_format=torch.channels_last) for x in (p, t))
+            for j, critic in enumerate(self.critics):
+                yield j, critic, p, t
+            return
+        h, w = p.shape[-2:]
+        for j, (critic, factor) in enumerate(zip(self.critics, self._factors)):
+            size = scale_size(h, w, factor)
+            if min(size) >= RECEPTIVE_FIELD:  # else the critic would see less than one receptive field
+                yield j, critic, resize(p, size), resize(t, size)
+
+    def _taps(self, j: int, feats: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
+        """The selected taps of critic j's features, normalised and weighted as this loss asks."""
+        out = []
+        for n, i in enumerate(self._tap_index):
+            f = feats[i]
+            if self.normalize and TAPS[i] != "tail":
+                f = f / (f.float().square().sum(1, keepdim=True).sqrt() + 1e-10).to(f.dtype)
+            if self._sqrt_w is not None:
+                f = f * self._sqrt_w[j][n].to(f.device, f.dtype)
+            out.append(f)
+        return out
+
+    @torch.no_grad()
+    def channel_distances(self, prediction: torch.Tensor, target: torch.Tensor) -> dict[tuple[int, str], torch.Tensor]:
+        """``{(scale, tap): (N, C)}``: mean over positions of the squared feature difference per channel,
+        after normalisation but before the calibration weights (what :mod:`mdfloss.phase1.calibrate` fits on).
+        Scales that pyramid mode skips are absent."""
+        check_pair(prediction, target, self.data_range, self.check_range)
+        self._follow(prediction)
+        p, t = self._prepare(prediction), self._prepare(target.to(prediction.dtype))
+        weights, self._sqrt_w = self._sqrt_w, None
+        try:
+            out = {}
+            for j, critic, vp, vt in self._views(p, t):
+                for tap, fp, ft in zip(self.taps, self._taps(j, critic(vp)), self._taps(j, critic(vt))):
+                    out[(self.scales[j], tap)] = (fp.float() - ft.float()).square().mean(dim=(2, 3))
+            return out
+        finally:
+            self._sqrt_w = weights
+
     def _reference(self, p: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         if min(p.shape[-2:]) < RECEPTIVE_FIELD:
             raise InvalidInputError(
@@ -184,28 +243,22 @@ class MDFLoss(nn.Module):
                 f"receptive field ({RECEPTIVE_FIELD} px); use images of at least "
                 f"{RECEPTIVE_FIELD}x{RECEPTIVE_FIELD}"
             )
-        acc = torch.promote_types(p.dtype, torch.float32)
-        total = p.new_zeros(p.shape[0], dtype=acc)
-        p, t = (x.contiguous(memory_format=torch.channels_last) for x in (p, t))
-        for critic in self.critics:
-            fp, ft = critic(p), critic(t)
-            for i in self._tap_index:
-                total = total + fused.squared_error_mean(fp[i], ft[i], acc)
-        return total
+        return self._sum(p, t)[0]
 
-    def _pyramid(self, p: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        h, w = p.shape[-2:]
+    def _sum(self, p: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, int]:
+        """(per-image loss, number of critics used)."""
         acc = torch.promote_types(p.dtype, torch.float32)
         total = p.new_zeros(p.shape[0], dtype=acc)
         used = 0
-        for critic, factor in zip(self.critics, self._factors):
-            size = scale_size(h, w, factor)
-            if min(size) < RECEPTIVE_FIELD:
-                continue  # the critic would see less than one receptive field
+        for j, critic, vp, vt in self._views(p, t):
             used += 1
-            fp, ft = critic(resize(p, size)), critic(resize(t, size))
-            for i in self._tap_index:
-                total = total + fused.squared_error_mean(fp[i], ft[i], acc)
+            for fp, ft in zip(self._taps(j, critic(vp)), self._taps(j, critic(vt))):
+                total = total + fused.squared_error_mean(fp, ft, acc)
+        return total, used
+
+    def _pyramid(self, p: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        h, w = p.shape[-2:]
+        total, used = self._sum(p, t)
         if used == 0:
             largest = max(self._factors)
             need = int(-(-RECEPTIVE_FIELD // largest)) if largest > 0 else RECEPTIVE_FIELD
@@ -246,6 +299,8 @@ def mdf_loss(
     reduction: str = "mean",
     data_range: float = 1.0,
     check_range: bool = True,
+    normalize: bool = False,
+    calibrated: bool | None = None,
 ) -> torch.Tensor:
     """Function form of :class:`MDFLoss`, with the same arguments.
 
@@ -268,5 +323,5 @@ def mdf_loss(
         mtime = path.stat().st_mtime_ns if path.is_file() else 0
         weights = _cached_weights(str(weights), mtime)
     module = MDFLoss(weights, mode=mode, scales=scales, taps=taps, reduction=reduction, data_range=data_range,
-                     check_range=check_range)
+                     check_range=check_range, normalize=normalize, calibrated=calibrated)
     return module(prediction, target)

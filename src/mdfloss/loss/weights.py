@@ -18,7 +18,12 @@ The header's ``__metadata__`` holds one key, ``mdfloss``, a JSON document:
 ``training_image`` ``{"sha256": ..., "name": ..., "size": [w, h]}`` or null
 ``training_config`` the Phase-1 settings, or null
 ``source``         where the weights came from; ``license`` their licence
+``calibration``    optional (format 2): how the per-channel tap weights were fitted
 =================  ==========================================================
+
+A calibrated file (format 2) also holds ``calibration.{k}.{tap}`` tensors: non-negative
+weights, one per channel of that tap of critic k (see :mod:`mdfloss.phase1.calibrate`).
+Files without calibration are written as format 1, so older mdfloss releases still read them.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from mdfloss.common.files import atomic_write_bytes
 from mdfloss.loss.critic_layout import TAPS, architecture_of, expected_keys
 
 FORMAT_NAME = "mdfloss-loss"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 adds calibration tensors; a file without them is still written as 1
 _REQUIRED_META = ("format", "format_version", "architecture", "input_range", "scale_factors")
 
 
@@ -48,6 +53,8 @@ class LossWeights:
 
     critics: list[dict[str, torch.Tensor]]
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: ``{"k.tap": (C,) non-negative weights}`` for every critic and tap, or None (uncalibrated).
+    calibration: dict[str, torch.Tensor] | None = None
 
     @property
     def widths(self) -> list[int]:
@@ -115,17 +122,42 @@ def _validate(critics: list[dict[str, torch.Tensor]], meta: dict[str, Any], wher
                 raise WeightFileError(f"{where}: scale {k} tensor {key} holds NaN or Inf")
 
 
+def _validate_calibration(calibration: dict[str, torch.Tensor] | None, meta: dict[str, Any], widths: list[int],
+                          where: str) -> None:
+    if calibration is None:
+        if meta.get("calibration") is not None:
+            raise WeightFileError(f"{where}: metadata describes a calibration but the file holds no calibration tensors")
+        return
+    if not isinstance(meta.get("calibration"), dict):
+        raise WeightFileError(f"{where}: holds calibration tensors but no 'calibration' metadata")
+    want = {f"{k}.{tap}": (1 if tap == "tail" else w) for k, w in enumerate(widths) for tap in TAPS}
+    if set(calibration) != set(want):
+        raise WeightFileError(f"{where}: calibration must hold one tensor per critic and tap "
+                              f"({len(want)}), got {len(calibration)}")
+    for key, n in want.items():
+        t = calibration[key]
+        if tuple(t.shape) != (n,):
+            raise WeightFileError(f"{where}: calibration {key} has shape {tuple(t.shape)}, expected ({n},)")
+        if not torch.isfinite(t).all() or (t < 0).any():
+            raise WeightFileError(f"{where}: calibration {key} must be finite and non-negative")
+
+
 def to_bytes(weights: LossWeights) -> bytes:
     """Serialise to safetensors bytes (validated first)."""
     meta = dict(weights.metadata)
     meta.setdefault("format", FORMAT_NAME)
-    meta.setdefault("format_version", FORMAT_VERSION)
+    meta["format_version"] = FORMAT_VERSION if weights.calibration is not None else 1
     meta.setdefault("architecture", architecture_of(weights.widths))
+    if weights.calibration is None:
+        meta.pop("calibration", None)
     _validate(weights.critics, meta, "weights to save")
+    _validate_calibration(weights.calibration, meta, weights.widths, "weights to save")
     tensors = {}
     for k, state in enumerate(weights.critics):
         for key in expected_keys(weights.widths[k]):
             tensors[f"critics.{k}.{key}"] = state[key].detach().to("cpu", torch.float32).contiguous()
+    for key, t in (weights.calibration or {}).items():
+        tensors[f"calibration.{key}"] = t.detach().to("cpu", torch.float32).contiguous()
     return st_save(tensors, metadata={"mdfloss": json.dumps(meta, sort_keys=True)})
 
 
@@ -178,10 +210,18 @@ def load_loss_file(path: str | Path) -> LossWeights:
         raise WeightFileError(f"{where} has metadata that is not a JSON object")
     n = len(meta.get("architecture") or [])
     critics: list[dict[str, torch.Tensor]] = [{} for _ in range(n)]
+    calibration: dict[str, torch.Tensor] = {}
     for name, t in tensors.items():
         parts = name.split(".", 2)
-        if len(parts) != 3 or parts[0] != "critics" or not parts[1].isdigit() or int(parts[1]) >= n:
+        if len(parts) != 3 or not parts[1].isdigit() or int(parts[1]) >= n:
             raise WeightFileError(f"{where} holds an unexpected tensor '{name}'")
-        critics[int(parts[1])][parts[2]] = t
+        if parts[0] == "critics":
+            critics[int(parts[1])][parts[2]] = t
+        elif parts[0] == "calibration" and parts[2] in TAPS:
+            calibration[f"{parts[1]}.{parts[2]}"] = t
+        else:
+            raise WeightFileError(f"{where} holds an unexpected tensor '{name}'")
     _validate(critics, meta, where)
-    return LossWeights(critics, meta)
+    widths = [int(a["width"]) for a in meta["architecture"]]
+    _validate_calibration(calibration or None, meta, widths, where)
+    return LossWeights(critics, meta, calibration or None)

@@ -47,6 +47,9 @@ class Phase1Config:
     max_width: int = 128
     width_every: int = 4
     max_critic_gap: float = 1e4
+    #: Weight of the real image, degraded as the generator's input is, shown to the critic as a second kind
+    #: of fake (0: SinGAN's critic, which only ever sees the generator's output as fake).
+    degraded_negatives: float = 0.0
 
     def width(self, scale: int) -> int:
         return min(self.base_width * 2 ** (scale // self.width_every), self.max_width)
@@ -54,13 +57,9 @@ class Phase1Config:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["betas"] = list(self.betas)
+        if not self.degraded_negatives:
+            del d["degraded_negatives"]  # absent when off, so runs and checkpoints from before it still resume
         return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Phase1Config":
-        d = dict(d)
-        d["betas"] = tuple(d["betas"])
-        return cls(**d)
 
 
 def randn(shape, gen: torch.Generator, device: torch.device) -> torch.Tensor:
@@ -147,6 +146,15 @@ def noise_amplitude(k: int, pyr: Pyramid, done: Finished, config: Phase1Config) 
     return config.noise_amp * float(torch.sqrt(F.mse_loss(up, pyr.reals[k])))
 
 
+@torch.no_grad()
+def degraded_real(k: int, pyr: Pyramid, distortion: Distortion, gen: torch.Generator) -> torch.Tensor | None:
+    """The real image degraded as the generator's input is: the real image of scale k-1, upsampled to scale k
+    and distorted (None at the coarsest scale, which has no input image)."""
+    if k == 0:
+        return None
+    return distort_pm1(resize(pyr.reals[k - 1], pyr.reals[k].shape[-2:]), distortion, gen)
+
+
 def gradient_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     a = torch.rand((), generator=gen).item()
     mix = (a * real + (1 - a) * fake).requires_grad_(True)
@@ -172,17 +180,23 @@ class ScaleRun:
     device: torch.device
 
 
-def _critic_step(run: ScaleRun, real, z, prev, gen) -> tuple[torch.Tensor, ...]:
+def _critic_step(run: ScaleRun, real, z, prev, gen, negative=None) -> tuple[torch.Tensor, ...]:
     g, d = run.models.generator, run.models.critic
     with torch.no_grad():
         fake = g(z + prev, prev)
     d_real, d_fake = d(real).mean(), d(fake).mean()
     gp = gradient_penalty(d, real, fake, gen)
     loss_d = d_fake - d_real + run.config.gp_weight * gp
+    d_neg = None
+    if negative is not None:
+        # A second WGAN term: the degraded real image is fake too, weighted by degraded_negatives.
+        beta = run.config.degraded_negatives
+        d_neg = d(negative).mean()
+        loss_d = loss_d + beta * (d_neg - d_real + run.config.gp_weight * gradient_penalty(d, real, negative, gen))
     run.models.opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
     run.models.opt_d.step()
-    return loss_d, gp, d_real, d_fake
+    return loss_d, gp, d_real, d_fake, d_neg
 
 
 def _generator_step(run: ScaleRun, real, z, prev) -> tuple[torch.Tensor, torch.Tensor]:
@@ -219,12 +233,15 @@ def train_iteration(run: ScaleRun, iteration: int) -> dict[str, float]:
     run.models.critic.train()
     prev = random_input(run.k, run.pyr, run.done, run.distortion, gen, run.device)
     z = randn(prev.shape, gen, run.device) * run.amp
+    negative = degraded_real(run.k, run.pyr, run.distortion, gen) if run.config.degraded_negatives else None
     for _ in range(run.config.critic_steps):
-        loss_d, gp, d_real, d_fake = _critic_step(run, real, z, prev, gen)
+        loss_d, gp, d_real, d_fake, d_neg = _critic_step(run, real, z, prev, gen, negative)
     for _ in range(run.config.generator_steps):
         loss_g, rec = _generator_step(run, real, z, prev)
     stats = {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "rec": rec.item(), "gp": gp.item(),
              "critic_gap": (d_real - d_fake).item(), "lr": lr}
+    if negative is not None:
+        stats["negative_gap"] = (d_real - d_neg).item()
     _check_finite(run.k, iteration, stats, run.config.max_critic_gap)
     return stats
 

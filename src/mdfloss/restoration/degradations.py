@@ -57,3 +57,9 @@ class Degradation:
         if self.task == "denoise":
             return gaussian_noise(hr, generator, sigma=self.sigma / 255)
         return jpeg(hr, generator, quality=self.quality)
+
+    def full_size(self, hr: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """The degraded input at the size of ``hr`` (SISR: the low-resolution image resized back, bicubic):
+        the task's artefact as an image-sized error. ``hr`` must be cropped with :meth:`crop_multiple`."""
+        out = self(hr, generator)
+        return resize(out, hr.shape[-2:]).clamp(0, 1) if self.task == "sisr" else out
