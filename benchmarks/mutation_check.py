@@ -46,8 +46,8 @@ MUTATIONS = [
     Mutation("t quantile always 1.96", "restoration/stats.py", "    return float(t.ppf(0.5 + level / 2, df))",
              "    return 1.96", ("tests/test_stats.py",)),
     Mutation("MDF drops its last tap", "loss/mdf.py",
-             "            fp, ft = critic(p), critic(t)\n            for i in self._tap_index:",
-             "            fp, ft = critic(p), critic(t)\n            for i in self._tap_index[:-1]:",
+             "        for n, i in enumerate(self._tap_index):",
+             "        for n, i in enumerate(self._tap_index[:-1]):",
              ("tests/test_parity.py",)),
     Mutation("loss spec drops its last term", "restoration/losses/spec.py",
              "        for w, term in zip(self.weights, self.terms):",
@@ -57,6 +57,27 @@ MUTATIONS = [
              "    d = [[float(sa[k]) - float(sb[k]) for k in names] for sa, sb in zip(a, b)]",
              "    d = [[float(x) - float(y) for x, y in zip(sa.values(), sb.values())] for sa, sb in zip(a, b)]",
              ("tests/test_stats.py::test_pairs_are_matched_by_image_name_not_order",)),
+    # One of each kind of bug that slipped through before (docs/reliability.md): a setting that is ignored, a
+    # validation never exercised, a schedule checked only against itself, durability assumed, a boundary
+    # compared with its own output; and the specificity options.
+    Mutation("JPEG quality ignored", "phase1/distortions.py", 'format="JPEG", quality=q)', 'format="JPEG", quality=75)',
+             ("tests/test_settings_act.py::test_jpeg_quality_is_the_codecs_quality",)),
+    Mutation("weight shapes not checked", "loss/weights.py", "            if tuple(t.shape) != shape:",
+             "            if False:", ("tests/test_settings_act.py::test_a_tensor_of_the_wrong_shape_is_refused",)),
+    Mutation("learning rate never decays", "common/runs.py", "    return base * factor ** sum(",
+             "    return base + 0 * sum(", ("tests/test_settings_act.py::test_restorer_learning_rate_schedule_by_hand",)),
+    Mutation("answers stored with synchronous=NORMAL", "study/store.py", 'db.execute("PRAGMA synchronous=FULL")',
+             'db.execute("PRAGMA synchronous=NORMAL")',
+             ("tests/test_settings_act.py::test_answer_store_is_durable_on_a_live_connection",)),
+    Mutation("pyramid skips a scale at exactly one receptive field", "loss/mdf.py",
+             "if min(size) >= RECEPTIVE_FIELD:", "if min(size) > RECEPTIVE_FIELD:",
+             ("tests/test_settings_act.py::test_pyramid_uses_a_scale_at_exactly_one_receptive_field",)),
+    Mutation("degraded negatives ignored", "phase1/steps.py", "    negative = degraded_real(run.k,",
+             "    negative = None and degraded_real(run.k,",
+             ("tests/test_phase1_negatives.py::test_a_run_with_negatives_logs_their_gap_and_trains_other_critics",)),
+    Mutation("calibration weights ignored", "loss/mdf.py", "            if self._sqrt_w is not None:",
+             "            if False:",
+             ("tests/test_calibration.py::test_calibration_weights_enter_the_loss_as_channel_weights",)),
 ]
 
 
