@@ -165,3 +165,24 @@ def test_calibrate_cli(tmp_path, capsys):
                  str(tmp_path / "copy.png")]) == 2
     assert "not among the loss's training images" in capsys.readouterr().err
     assert not (tmp_path / "p.safetensors").exists() and not (tmp_path / "q.safetensors").exists()
+
+
+def test_phase1_fits_calibrated_taps_before_writing(tmp_path):
+    from .test_phase1 import _train
+
+    w = _train(tmp_path, name="cal", calibrate_taps="likelihood")
+    back = load_loss_file(tmp_path / "cal.safetensors")
+    assert back.calibration is not None and back.metadata["format_version"] == 2
+    assert back.metadata["calibration"]["method"] == "likelihood"
+    assert back.metadata["calibration"]["images"] == ["chelsea.png"]
+    assert torch.equal(back.calibration["1.body"], w.calibration["1.body"])
+
+
+def test_phase1_calibration_refusals_come_before_training(tmp_path):
+    from .test_phase1 import _train
+
+    with pytest.raises(InvalidInputError, match=r"calibrate_taps: expected one of ratio, likelihood"):
+        _train(tmp_path, name="a", calibrate_taps="best")
+    with pytest.raises(InvalidInputError, match=r"leaves images unchanged, so there is no artefact"):
+        _train(tmp_path, name="b", task="same", plugins={"same": lambda x: x.clone()}, calibrate_taps="ratio")
+    assert not list(tmp_path.iterdir())  # refused before any file or workdir was made

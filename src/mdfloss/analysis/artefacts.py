@@ -44,14 +44,39 @@ def task_artefact(task: str, params: dict[str, Any] | None = None, restorer: str
         return lambda x, gen: deg.full_size(deg.crop_multiple(x), gen)
     from mdfloss.restoration.as_distortion import RestoredDistortion
 
-    restored = RestoredDistortion(restorer, task)
+    return restored_artefact(RestoredDistortion(restorer, task))
+
+
+def restored_artefact(restored) -> Artefact:
+    """A :class:`~mdfloss.restoration.as_distortion.RestoredDistortion`'s network output on the degraded image."""
 
     def residual(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         x = restored.degradation.crop_multiple(x)
         with torch.no_grad():
-            return restored.model(restored.degradation(x, gen)).clamp(0, 1)
+            return restored.model.to(x.device)(restored.degradation(x, gen).to(x.device)).clamp(0, 1)
 
     return residual
+
+
+def distortion_artefact(task: str, distortion) -> Artefact:
+    """The artefact of a Phase-1 run: the restoration task's degradation for a built-in task (its parameters
+    from the distortion), the restorer's output for a ``--restorer`` run, else the plug-in distortion itself.
+
+    Raises:
+        InvalidInputError: the distortion leaves a test image unchanged (nothing to calibrate against).
+    """
+    fn = getattr(distortion, "_fn", None)
+    if task in TASKS:
+        art = loss_artefact({"distortion": distortion.spec})[0]
+    elif hasattr(fn, "degradation") and hasattr(fn, "model"):
+        art = restored_artefact(fn)
+    else:
+        art = lambda x, gen: distortion(x, gen)  # noqa: E731
+    probe = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    if torch.equal(art(probe, torch.Generator().manual_seed(1)), probe):
+        raise InvalidInputError(f"calibrate_taps: the distortion of task {task!r} leaves images unchanged, so there "
+                                "is no artefact to calibrate against")
+    return art
 
 
 def equal_mse_noise(clean: torch.Tensor, artefact: torch.Tensor, gen: torch.Generator) -> torch.Tensor:

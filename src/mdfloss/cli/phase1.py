@@ -63,9 +63,11 @@ def _params(task: str, sigma: str | None, quality: str | None, extra: tuple[str,
 @click.option("--degraded-negatives", type=float, default=None,
               help="Also show the critics the real image degraded as the generator's input is, as a fake, with "
                    "this weight (0 = off, SinGAN's critic).")
+@click.option("--calibrate-taps", type=click.Choice(["ratio", "likelihood"]), default=None,
+              help="Fit calibrated taps on the training images against the task's artefact (as mdfloss calibrate).")
 @click.option("--checkpoint-every", type=int, default=50, show_default=True)
 def train(task, image, preset, out, workdir, resume, force, seed, device, sigma, quality, extra, restorer,
-          iterations, degraded_negatives, checkpoint_every):
+          iterations, degraded_negatives, calibrate_taps, checkpoint_every):
     """Train a task-specific MDF loss on one image or several (Phase 1)."""
     import dataclasses
 
@@ -94,6 +96,6 @@ def train(task, image, preset, out, workdir, resume, force, seed, device, sigma,
     weights = train_loss(task, out=out, image=list(image) or None, preset=preset, config=config, plugins=plugins,
                          distortion_params=params, workdir=workdir,
                          resume=resume, force=force, seed=seed, device=device,
-                         checkpoint_every=checkpoint_every)
+                         checkpoint_every=checkpoint_every, calibrate_taps=calibrate_taps)
     run = weights.metadata["training_run"]
     click.echo(f"wrote {out}: {len(weights.critics)} scales, task {task}, {run['seconds']:.0f} s on {run['device']}")

@@ -129,6 +129,18 @@ def _read_training_images(image, config: steps.Phase1Config) -> tuple[torch.Tens
     return torch.cat(crops), [info for _, info in read]
 
 
+def _calibration_artefact(task: str, distortion: Distortion, method: str | None):
+    """The artefact calibrated taps are fitted against, checked before any training (None: no calibration)."""
+    if method is None:
+        return None
+    from mdfloss.analysis.artefacts import distortion_artefact
+    from mdfloss.analysis.calibrate import METHODS
+
+    if method not in METHODS:
+        raise InvalidInputError(f"calibrate_taps: expected one of {', '.join(METHODS)}, got {method!r}")
+    return distortion_artefact(task, distortion)
+
+
 def _restore(workdir: Path, fingerprint: str, state: _State, pyr: Pyramid, distortion: Distortion,
              config: steps.Phase1Config, seed: int, dev: torch.device, log: JsonlLog) -> None:
     """Load the newest good checkpoint into ``state`` (nothing when there is none)."""
@@ -184,6 +196,7 @@ def train_loss(
     checkpoint_every: int = 50,
     progress: bool | None = None,
     stop_after: int | None = None,
+    calibrate_taps: str | None = None,
 ) -> LossWeights | None:
     """Train a task-specific MDF loss on one image and write it to ``out``.
 
@@ -205,6 +218,8 @@ def train_loss(
         progress: show progress bars (default: when stderr is a terminal).
         stop_after: stop (without writing ``out``) after this many iterations in total;
             for tests of resume.
+        calibrate_taps: ``"ratio"`` or ``"likelihood"``: fit calibrated taps on the training images against
+            the task's artefact before writing ``out`` (:mod:`mdfloss.analysis.calibrate`); default none.
 
     Returns:
         The trained :class:`LossWeights`, or None when stopped by ``stop_after``.
@@ -224,6 +239,7 @@ def train_loss(
     if not isinstance(checkpoint_every, int) or checkpoint_every < 1:
         raise InvalidInputError(f"checkpoint_every: expected a positive integer, got {checkpoint_every!r}")
     dev = resolve_device(device)
+    artefact = _calibration_artefact(task, distortion, calibrate_taps)
     img01, image_info = _read_training_images(image, config)
     shas = image_info["sha256"] if isinstance(image_info, dict) else [i["sha256"] for i in image_info]
     fingerprint = _fingerprint(config, distortion, shas, seed)
@@ -256,6 +272,13 @@ def train_loss(
                 f"{exc}. No loss file was written; the last good checkpoint is kept in '{workdir}'") from None
         weights = _output_weights(state, pyr, distortion, task, image_info, config, seed, preset,
                                   time.perf_counter() - t_start, dev)
+        if artefact is not None:
+            from mdfloss.analysis.calibrate import calibrate
+
+            paths = _image_paths(image)
+            weights = calibrate(weights, artefact, [read_image(p, argument="image").expand(-1, 3, -1, -1) for p in paths],
+                                method=calibrate_taps, description={"artefact": task, "images": [p.name for p in paths]})
+            log.write(event="calibrated", method=calibrate_taps)
         save_loss_file(out, weights)
         log.write(event="done", out=str(out), seconds=round(time.perf_counter() - t_start, 2))
     return weights
