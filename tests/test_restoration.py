@@ -22,7 +22,7 @@ from mdfloss.restoration.models import build_model
 from mdfloss.restoration.presets import restorer_preset
 from mdfloss.restoration.train import train_restorer as _train_any_device
 
-from .conftest import DATA, need
+from .conftest import DATA, REPO, need
 
 
 def train_restorer(*args, **kwargs):
@@ -132,6 +132,21 @@ def test_mdf_spec_options_select_scales_and_precision():
     assert half.item() != direct(p, t).item()
     taps = build_loss("mdf:sisr@taps=head").terms[0]
     assert taps.loss.taps == ["head"]
+    norm = build_loss("mdf:sisr@pyramid@finest=2@normalize").terms[0]
+    assert norm.loss.normalize and norm(p, t).item() != pytest.approx(direct(p, t).item(), rel=1e-3)
+
+
+def test_mdf_spec_uses_a_calibrated_file_unless_told_not_to(tmp_path):
+    from mdfloss import load_loss_file, save_loss_file
+    from mdfloss.loss.weights import LossWeights
+
+    w = load_loss_file(REPO / "tests" / "fixtures" / "fast_jpeg.safetensors")
+    cal = {f"{k}.{t}": torch.full((1 if t == "tail" else 32,), 2.0) for k in range(6) for t in ("head", "body", "tail")}
+    save_loss_file(tmp_path / "c.safetensors", LossWeights(w.critics, {**w.metadata, "calibration": {}}, cal))
+    p, t = torch.rand(1, 3, 48, 48), torch.rand(1, 3, 48, 48)
+    on, off = (build_loss(f"mdf:{tmp_path / 'c.safetensors'}@pyramid{o}") for o in ("", "@uncalibrated"))
+    assert on.terms[0].loss.calibrated and not off.terms[0].loss.calibrated
+    assert on(p, t).item() == pytest.approx(2 * off(p, t).item(), rel=1e-5)  # every weight 2: twice the loss
 
 
 def test_vgg_with_local_weights(tmp_path):

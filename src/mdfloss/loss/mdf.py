@@ -74,7 +74,7 @@ class MDFLoss(nn.Module):
         normalize: scale the ``head`` and ``body`` features to unit length over channels at each
             position before the difference, as LPIPS does (the 1-channel ``tail`` map is left as it is).
         calibrated: weigh each channel of each tap by the loss file's calibration
-            (``w_c (phi_c(x) - phi_c(y))^2``; see :mod:`mdfloss.phase1.calibrate`). Default: when the
+            (``w_c (phi_c(x) - phi_c(y))^2``; see :mod:`mdfloss.analysis.calibrate`). Default: when the
             file holds one. ``True`` on a file without calibration is refused.
 
     Shape:
@@ -206,14 +206,14 @@ class MDFLoss(nn.Module):
             if min(size) >= RECEPTIVE_FIELD:  # else the critic would see less than one receptive field
                 yield j, critic, resize(p, size), resize(t, size)
 
-    def _taps(self, j: int, feats: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
-        """The selected taps of critic j's features, normalised and weighted as this loss asks."""
+    def _taps(self, j: int, feats: tuple[torch.Tensor, ...], weighted: bool = True) -> list[torch.Tensor]:
+        """The selected taps of critic j's features, normalised and (``weighted``) calibrated as this loss asks."""
         out = []
         for n, i in enumerate(self._tap_index):
             f = feats[i]
             if self.normalize and TAPS[i] != "tail":
                 f = f / (f.float().square().sum(1, keepdim=True).sqrt() + 1e-10).to(f.dtype)
-            if self._sqrt_w is not None:
+            if weighted and self._sqrt_w is not None:
                 f = f * self._sqrt_w[j][n].to(f.device, f.dtype)
             out.append(f)
         return out
@@ -221,20 +221,16 @@ class MDFLoss(nn.Module):
     @torch.no_grad()
     def channel_distances(self, prediction: torch.Tensor, target: torch.Tensor) -> dict[tuple[int, str], torch.Tensor]:
         """``{(scale, tap): (N, C)}``: mean over positions of the squared feature difference per channel,
-        after normalisation but before the calibration weights (what :mod:`mdfloss.phase1.calibrate` fits on).
+        after normalisation but before the calibration weights (what :mod:`mdfloss.analysis.calibrate` fits on).
         Scales that pyramid mode skips are absent."""
         check_pair(prediction, target, self.data_range, self.check_range)
         self._follow(prediction)
         p, t = self._prepare(prediction), self._prepare(target.to(prediction.dtype))
-        weights, self._sqrt_w = self._sqrt_w, None
-        try:
-            out = {}
-            for j, critic, vp, vt in self._views(p, t):
-                for tap, fp, ft in zip(self.taps, self._taps(j, critic(vp)), self._taps(j, critic(vt))):
-                    out[(self.scales[j], tap)] = (fp.float() - ft.float()).square().mean(dim=(2, 3))
-            return out
-        finally:
-            self._sqrt_w = weights
+        out = {}
+        for j, critic, vp, vt in self._views(p, t):
+            for tap, fp, ft in zip(self.taps, self._taps(j, critic(vp), False), self._taps(j, critic(vt), False)):
+                out[(self.scales[j], tap)] = (fp.float() - ft.float()).square().mean(dim=(2, 3))
+        return out
 
     def _reference(self, p: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         if min(p.shape[-2:]) < RECEPTIVE_FIELD:

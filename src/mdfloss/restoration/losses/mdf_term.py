@@ -10,7 +10,7 @@ from mdfloss.loss import MODES, MDFLoss
 from mdfloss.loss.assets import resolve_loss_path
 from mdfloss.loss.weights import load_loss_file
 
-OPTIONS_HELP = "@pyramid, @reference, @finest=N, @scales=A-B, @taps=head.body or @bf16"
+OPTIONS_HELP = "@pyramid, @reference, @finest=N, @scales=A-B, @taps=head.body, @bf16, @normalize or @uncalibrated"
 
 
 def _int_list(text: str, term: str) -> list[int]:
@@ -32,6 +32,10 @@ def parse_mdf_options(term: str, options: list[str]) -> dict:
             out["mode"] = key
         elif not sep and key == "bf16":
             out["bf16"] = True
+        elif not sep and key == "normalize":
+            out["normalize"] = True
+        elif not sep and key == "uncalibrated":
+            out["calibrated"] = False
         elif sep and key == "finest" and value.isdigit() and int(value) >= 1:
             out["finest"] = int(value)
         elif sep and key == "scales":
@@ -47,10 +51,13 @@ def parse_mdf_options(term: str, options: list[str]) -> dict:
 
 class MDFTerm(nn.Module):
     """An MDF loss for training: unclamped outputs allowed; ``finest=N`` keeps the N finest
-    scales; ``bf16`` runs the term under bfloat16 autocast (its value is returned as float32)."""
+    scales; ``bf16`` runs the term under bfloat16 autocast (its value is returned as float32);
+    ``normalize`` and ``calibrated`` as in :class:`~mdfloss.loss.MDFLoss` (a calibrated file is used
+    calibrated unless ``@uncalibrated``)."""
 
     def __init__(self, term: str, source: str, *, mode: str = "reference", scales: list[int] | None = None,
-                 taps: list[str] | None = None, finest: int | None = None, bf16: bool = False) -> None:
+                 taps: list[str] | None = None, finest: int | None = None, bf16: bool = False,
+                 normalize: bool = False, calibrated: bool | None = None) -> None:
         super().__init__()
         self.term, self.bf16 = term, bf16
         weights = load_loss_file(resolve_loss_path(source))
@@ -59,7 +66,8 @@ class MDFTerm(nn.Module):
             if finest > n:
                 raise InvalidInputError(f"loss {term}: finest={finest} but the loss has {n} scales")
             scales = list(range(n - finest, n))
-        self.loss = MDFLoss(weights, mode=mode, scales=scales, taps=taps, check_range=False)
+        self.loss = MDFLoss(weights, mode=mode, scales=scales, taps=taps, check_range=False, normalize=normalize,
+                            calibrated=calibrated)
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if self.bf16:
