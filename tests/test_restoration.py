@@ -334,3 +334,24 @@ def test_benchmark_retrains_a_run_finished_with_other_settings(tmp_path):
     assert again.stat().st_mtime_ns != stamp and load_restorer(again)[1]["preset"] == second.to_dict()
     trains = [line for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines() if '"train"' in line]
     assert len(trains) == 2  # iterations 0 and 2 of the new run only: the old log was removed
+
+
+def test_bf16_on_a_cpu_without_native_bfloat16_warns_once(monkeypatch):
+    import warnings
+
+    from mdfloss.common import device
+
+    monkeypatch.setattr(device, "cpu_has_fast_bfloat16", lambda: False)
+    monkeypatch.setattr(device, "_warned_slow_bf16", False)
+    loss = build_loss("mdf:sisr@pyramid@finest=1@bf16")
+    p, t = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    with pytest.warns(RuntimeWarning, match=r"no native bfloat16.*about 25x slower.*drop @bf16"):
+        loss(p, t)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss(p, t)  # once per process
+    monkeypatch.setattr(device, "_warned_slow_bf16", False)
+    monkeypatch.setattr(device, "cpu_has_fast_bfloat16", lambda: True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss(p, t)  # native bfloat16: nothing to say

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from mdfloss.common.device import warn_if_slow_bfloat16
 from mdfloss.common.errors import InvalidInputError
 from mdfloss.loss import MODES, MDFLoss
 from mdfloss.loss.assets import resolve_loss_path
@@ -71,6 +72,7 @@ class MDFTerm(nn.Module):
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if self.bf16:
+            warn_if_slow_bfloat16(prediction.device, f"loss {self.term}")
             with torch.autocast(prediction.device.type, dtype=torch.bfloat16):
                 return self.loss(prediction, target).float()
         return self.loss(prediction, target)
