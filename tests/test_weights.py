@@ -176,3 +176,19 @@ def test_converter_refuses_truncated_and_foreign(tmp_path):
     torch.save([torch.zeros(1)], p)  # a modern zip archive is not the published format
     with pytest.raises(WeightFileError):
         convert_reference(p, tmp_path / "o.safetensors")
+
+
+def test_a_header_length_starting_with_0x80_is_not_taken_for_a_pickle(weights, tmp_path):
+    # A pickle starts with 0x80 too; a safetensors file whose header is 0x4180 = 16,768 bytes long starts with
+    # 80 41 00 ... and was once refused as a pickle (a Phase-1 run wrote one).
+    p = tmp_path / "w.safetensors"
+    save_loss_file(p, weights)
+    raw = p.read_bytes()
+    n = int.from_bytes(raw[:8], "little")
+    pad = (0x4180 - n) % 256 if n % 256 != 0x80 else 0
+    header = raw[8 : 8 + n].rstrip(b" ") + b" " * (n - len(raw[8 : 8 + n].rstrip(b" ")) + pad)
+    assert len(header) % 256 == 0x80
+    p.write_bytes(len(header).to_bytes(8, "little") + header + raw[8 + n :])
+    assert p.read_bytes()[:1] == b"\x80"
+    back = load_loss_file(p)
+    assert all(torch.equal(a[k], b[k]) for a, b in zip(weights.critics, back.critics) for k in a)

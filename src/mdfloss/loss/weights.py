@@ -167,6 +167,10 @@ def save_loss_file(path: str | Path, weights: LossWeights) -> None:
 
 
 def _looks_like_pickle(raw: bytes) -> bool:
+    # A safetensors file starts with its header length (8 bytes, little-endian) and then '{'; the length's
+    # first byte may well be 0x80 (a 16,768-byte header is 80 41 00 ...), so that alone says nothing.
+    if raw[8:9] == b"{":
+        return False
     return raw[:1] == b"\x80" or raw[:2] == b"PK"
 
 
