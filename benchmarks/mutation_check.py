@@ -75,7 +75,7 @@ MUTATIONS = [
     Mutation("degraded negatives ignored", "phase1/steps.py", "    negative = degraded_real(run.k,",
              "    negative = None and degraded_real(run.k,",
              ("tests/test_phase1_negatives.py::test_a_run_with_negatives_logs_their_gap_and_trains_other_critics",)),
-    Mutation("calibration weights ignored", "loss/mdf.py", "            if self._sqrt_w is not None:",
+    Mutation("calibration weights ignored", "loss/mdf.py", "            if weighted and self._sqrt_w is not None:",
              "            if False:",
              ("tests/test_calibration.py::test_calibration_weights_enter_the_loss_as_channel_weights",)),
 ]
