@@ -38,7 +38,8 @@ import torch
 from mdfloss.analysis.artefacts import Artefact, equal_mse_noise
 from mdfloss.common.resize import resize, scale_size
 from mdfloss.common.runs import derive_generator
-from mdfloss.loss.mdf import MDFLoss
+from mdfloss.loss.critic_layout import RECEPTIVE_FIELD
+from mdfloss.loss.mdf import MDFLoss, _resolve_scales
 from mdfloss.loss.weights import LossWeights
 
 
@@ -77,25 +78,31 @@ def _mse(a: torch.Tensor, b: torch.Tensor) -> float:
 def sensitivities(weights: LossWeights, mode: str, pairs: Sequence[Pair], *, normalize: bool = False,
                   calibrated: bool | None = None, scales: Sequence[int] | None = None) -> Sensitivities:
     """Per-image log sensitivities of every critic of ``weights`` and of the loss over ``scales``
-    (default: the file's default scales), with the loss's calibration unless ``calibrated=False``."""
+    (default: the file's default scales), with the loss's calibration unless ``calibrated=False``.
+
+    The loss's distances are the sums of its critics' (as :class:`MDFLoss` adds them), so each critic runs once."""
     n = len(weights.critics)
     kw = dict(mode=mode, reduction="none", check_range=False, normalize=normalize, calibrated=calibrated)
     single = [MDFLoss(weights, scales=[k], **kw) for k in range(n)]
-    whole = MDFLoss(weights, scales=scales, **kw)
+    in_loss = set(_resolve_scales(scales, weights))
     factors = weights.metadata["scale_factors"]
     crit = np.full((len(pairs), n), np.nan)
     total = np.full(len(pairs), np.nan)
     with torch.no_grad():
         for i, p in enumerate(pairs):
+            loss_art = loss_noise = 0.0
             for k, fn in enumerate(single):
                 view = (lambda x: resize(x, scale_size(*x.shape[-2:], factors[k]))) if mode == "pyramid" else (lambda x: x)
-                if min(view(p.clean).shape[-2:]) < 11:
-                    continue
+                clean = view(p.clean)
+                if min(clean.shape[-2:]) < RECEPTIVE_FIELD:
+                    continue  # pyramid mode skips this critic, in the loss too
                 d_art, d_noise = float(fn(p.artefact, p.clean)[0]), float(fn(p.noisy, p.clean)[0])
-                mse_ratio = _mse(view(p.artefact), view(p.clean)) / _mse(view(p.noisy), view(p.clean))
+                mse_ratio = _mse(view(p.artefact), clean) / _mse(view(p.noisy), clean)
                 crit[i, k] = math.log(d_art / max(d_noise, 1e-30) / mse_ratio)
-            d_art, d_noise = float(whole(p.artefact, p.clean)[0]), float(whole(p.noisy, p.clean)[0])
-            total[i] = math.log(d_art / max(d_noise, 1e-30) / (_mse(p.artefact, p.clean) / _mse(p.noisy, p.clean)))
+                if k in in_loss:
+                    loss_art, loss_noise = loss_art + d_art, loss_noise + d_noise
+            if loss_art > 0:
+                total[i] = math.log(loss_art / max(loss_noise, 1e-30) / (_mse(p.artefact, p.clean) / _mse(p.noisy, p.clean)))
     return Sensitivities(crit, total)
 
 
