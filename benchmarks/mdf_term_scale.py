@@ -14,7 +14,7 @@ import json
 
 import torch
 
-from mdfloss.restoration.benchmark import expand_loss
+from mdfloss.restoration.losses.spec import expand_loss
 from mdfloss.restoration.data import TrainPatches, resolve_set
 from mdfloss.restoration.degradations import Degradation
 from mdfloss.restoration.evaluate import load_restorer

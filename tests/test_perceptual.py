@@ -7,9 +7,10 @@ import torch
 
 from mdfloss import InvalidInputError, WeightFileError
 from mdfloss.common.imageio import read_image
-from mdfloss.restoration.losses.spec import build_loss
 from mdfloss.restoration.losses.lpips import _CHANNELS, _TAPS, LPIPS
-from mdfloss.restoration.perceptual import HIGHER_IS_BETTER, jod, perceptual
+from mdfloss.restoration.losses.spec import build_loss
+from mdfloss.restoration.metric_table import higher_is_better
+from mdfloss.restoration.perceptual import PERCEPTUAL_METRICS, jod, perceptual
 
 from .conftest import DATA, need
 
@@ -35,7 +36,7 @@ def test_identical_images_score_perfect(clean):
 
 def test_every_metric_orders_noise_levels(clean):
     mild, strong = perceptual(_noisy(clean, 5), clean), perceptual(_noisy(clean, 25), clean)
-    for name, higher in HIGHER_IS_BETTER.items():
+    for name, higher in ((m, higher_is_better(m)) for m in PERCEPTUAL_METRICS):
         assert (mild[name] > strong[name]) == higher, (name, mild[name], strong[name])
 
 
@@ -57,9 +58,11 @@ def test_default_display_shows_noise_more_than_4k(clean):
 
 
 def test_bad_shapes_are_refused(clean):
-    with pytest.raises(InvalidInputError, match=r"prediction: expected one image \(1, 3, H, W\)"):
+    with pytest.raises(InvalidInputError, match=r"prediction: expected shape \(N, C, H, W\).*add a batch dimension"):
         perceptual(clean[0], clean)
-    with pytest.raises(InvalidInputError, match=r"target: expected the shape of prediction"):
+    with pytest.raises(InvalidInputError, match=r"prediction: expected one RGB image \(1, 3, H, W\)"):
+        perceptual(clean.repeat(2, 1, 1, 1), clean.repeat(2, 1, 1, 1))
+    with pytest.raises(InvalidInputError, match=r"shapes must match"):
         perceptual(clean, clean[..., :64])
 
 

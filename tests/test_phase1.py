@@ -186,17 +186,31 @@ def test_existing_work_needs_resume_or_force(tmp_path):
         _train(tmp_path, name="w", resume=True, seed=99)
 
 
-def test_nan_stops_training_and_keeps_last_good_checkpoint(tmp_path):
+def test_nan_stops_training_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
     from mdfloss import TrainingDivergedError
+    from mdfloss.phase1 import steps
 
+    real_step = steps._generator_step
+
+    def diverging(run, real, z, prev):  # the generator's loss turns NaN at scale 1, as a diverging run's would
+        loss_g, rec = real_step(run, real, z, prev)
+        return (loss_g * float("nan"), rec) if run.k == 1 else (loss_g, rec)
+
+    monkeypatch.setattr(steps, "_generator_step", diverging)
     out = tmp_path / "nan.safetensors"
     with pytest.raises(TrainingDivergedError, match=r"scale 1, iteration 0: .*NaN or Inf.*last good checkpoint is kept"):
-        train_loss("poisoned", out=out, config=TINY, progress=False, checkpoint_every=2,
-                   plugins={"poisoned": lambda x: x * float("nan")})
+        train_loss("jpeg", out=out, config=TINY, progress=False, checkpoint_every=2)
     assert not out.exists()
     work = tmp_path / "nan.safetensors.work"
     assert list_checkpoints(work), "the checkpoint written after scale 0 must survive"
     assert '"event": "diverged"' in (work / "log.jsonl").read_text()
+
+
+def test_a_plugin_returning_nan_is_named(tmp_path):
+    with pytest.raises(InvalidInputError, match=r"task 'poisoned': the plug-in must return finite values"):
+        train_loss("poisoned", out=tmp_path / "p.safetensors", config=TINY, progress=False,
+                   plugins={"poisoned": lambda x: x * float("nan")})
+    assert not (tmp_path / "p.safetensors").exists()
 
 
 def test_diverging_critic_is_detected(tmp_path):

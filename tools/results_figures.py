@@ -28,7 +28,8 @@ from types import SimpleNamespace
 from mdfloss.common.extras import require
 from mdfloss.common.files import write_png
 from mdfloss.restoration.benchmark import read_per_image, run_name
-from mdfloss.restoration.report import HIGHER_IS_BETTER, STANDARD_LOSSES, plot_differences
+from mdfloss.restoration.metric_table import higher_is_better
+from mdfloss.restoration.report import STANDARD_LOSSES, plot_differences
 from mdfloss.restoration.stats import mean_over, seeded_difference
 
 SUMMARY_METRICS = {"jod": "JOD", "flip": "FLIP", "psnr_rgb": "PSNR RGB (dB)"}
@@ -90,7 +91,7 @@ def summary(entries: list[str], out: Path) -> None:
         cells = {}
         for m in SUMMARY_METRICS:
             standard = {k: per_loss[k][m] for k in per_loss if k in STANDARD_LOSSES}
-            best = (max if HIGHER_IS_BETTER[m] else min)(standard, key=lambda k: mean_over(standard[k]))
+            best = (max if higher_is_better(m) else min)(standard, key=lambda k: mean_over(standard[k]))
             cells[m] = (seeded_difference(per_loss[loss][m], standard[best]), best)
         rows.append((label, cells))
     fig, axes = plt.subplots(1, len(SUMMARY_METRICS), figsize=(4.2 * len(SUMMARY_METRICS) + 1.5,
@@ -104,7 +105,7 @@ def summary(entries: list[str], out: Path) -> None:
             ax.annotate(f"vs {cells[m][1]}", (cells[m][0].mean, yy), textcoords="offset points", xytext=(0, 6),
                         fontsize=6, ha="center", color="#555555")
         ax.axvline(0, color="black", lw=1)
-        better = "higher" if HIGHER_IS_BETTER[m] else "lower"
+        better = "higher" if higher_is_better(m) else "lower"
         ax.set_title(f"{title}: MDF setting − best standard loss\n({better} is better)", fontsize=8)
         ax.set_yticks(y, [label for label, _ in rows], fontsize=7)
         ax.set_ylim(-0.7, len(rows) - 0.3)
@@ -135,7 +136,7 @@ def sweep(folder: Path, set_name: str, reference: str, entries: list[str], xlabe
                     yerr=_half_widths(d), fmt="o-", color="#3060a0", capsize=3)
         ax.axhline(0, color="black", lw=1)
         ax.set_xscale("log")
-        better = "higher" if HIGHER_IS_BETTER[m] else "lower"
+        better = "higher" if higher_is_better(m) else "lower"
         ax.set_title(f"{title} − {reference} ({better} is better)", fontsize=8)
         ax.set_xlabel(xlabel, fontsize=8)
         ax.tick_params(labelsize=7)

@@ -26,21 +26,21 @@ from typing import Any, Callable
 import torch
 
 from mdfloss.common.errors import InvalidInputError
-from mdfloss.restoration.degradations import TASKS, Degradation
+from mdfloss.tasks import builtin_tasks, get_task
+
+TASKS = builtin_tasks()
 
 Artefact = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
 
 def task_artefact(task: str, params: dict[str, Any] | None = None, restorer: str | Path | None = None) -> Artefact:
-    """The degraded input of a built-in task at full size, or ``restorer``'s output on it.
+    """The degraded input of a task (built-in or plug-in) at full size, or ``restorer``'s output on it.
 
     ``params``: the restoration task's ``scale``, ``sigma`` (0-255) or ``quality``. With ``restorer``
     (a ``train-restorer`` model.pt of the same task) the degradation is the one it was trained for.
     """
-    if task not in TASKS:
-        raise InvalidInputError(f"task: expected one of {', '.join(TASKS)}, got {task!r}")
     if restorer is None:
-        deg = Degradation(task, **(params or {}))
+        deg = get_task(task, params)
         return lambda x, gen: deg.full_size(deg.crop_multiple(x), gen)
     from mdfloss.restoration.as_distortion import RestoredDistortion
 

@@ -99,3 +99,8 @@ def read_image(path: str | Path, *, max_pixels: int | None = None, argument: str
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise ImageReadError(f"{argument}: '{path}' is corrupt or truncated ({exc})") from None
     return torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).unsqueeze(0).contiguous()
+
+
+def quantize_8bit(x: torch.Tensor) -> torch.Tensor:
+    """Round to the 256 levels of an 8-bit image (values clamped to [0, 1] first), as a saved image would be."""
+    return torch.round(x.clamp(0, 1) * 255) / 255

@@ -10,6 +10,15 @@ from mdfloss.common.errors import InvalidInputError, InvalidTypeError
 
 #: Values may leave [0, data_range] by this fraction of data_range before they are refused.
 RANGE_TOLERANCE = 0.01
+#: What every loss's ``reduction`` may be: over the batch, or one value per image.
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def reduce_per_image(per_image: torch.Tensor, reduction: str) -> torch.Tensor:
+    """Reduce a loss's values per image (N,) as ``reduction`` says: mean, sum, or none (kept per image)."""
+    if reduction == "mean":
+        return per_image.mean()
+    return per_image.sum() if reduction == "sum" else per_image
 
 
 def check_choice(argument: str, value: Any, choices: Iterable[Any]) -> None:

@@ -11,13 +11,11 @@ from torch import nn
 
 from mdfloss.common.errors import InvalidInputError
 from mdfloss.common.resize import resize, scale_size
-from mdfloss.common.validation import check_choice, check_pair
+from mdfloss.common.validation import REDUCTIONS, check_choice, check_pair, reduce_per_image
 from mdfloss.loss import fused
-from mdfloss.loss.critic_layout import RECEPTIVE_FIELD, TAPS
+from mdfloss.loss.critic_layout import MODES, RECEPTIVE_FIELD, TAPS
 from mdfloss.loss.weights import LossWeights, load_loss_file
 
-MODES = ("reference", "pyramid")
-REDUCTIONS = ("mean", "sum", "none")
 
 
 def _resolve_scales(scales: Sequence[int] | None, weights: LossWeights) -> list[int]:
@@ -54,7 +52,7 @@ class MDFLoss(nn.Module):
     Lower is better; 0 for identical inputs; symmetric.
 
     Args:
-        weights: a :class:`~mdfloss.weights.LossWeights` (see :meth:`from_file`, :meth:`pretrained`).
+        weights: a :class:`~mdfloss.loss.weights.LossWeights` (see :meth:`from_file`, :meth:`pretrained`).
         mode: ``"reference"`` runs every critic on the full-resolution image, exactly
             as published; cost grows with the number of critics times the pixels
             (71 GFLOP per 256x256 forward for the published SISR loss).
@@ -269,11 +267,7 @@ class MDFLoss(nn.Module):
         self._follow(prediction)
         p, t = self._prepare(prediction), self._prepare(target.to(prediction.dtype))
         per_image = self._reference(p, t) if self.mode == "reference" else self._pyramid(p, t)
-        if self.reduction == "mean":
-            return per_image.mean()
-        if self.reduction == "sum":
-            return per_image.sum()
-        return per_image
+        return reduce_per_image(per_image, self.reduction)
 
 
 @functools.lru_cache(maxsize=8)

@@ -13,7 +13,7 @@ name        what it does                                    parameters (defaults
 
 Plug-ins: any ``tensor -> tensor`` callable, passed in a mapping
 (``make_distortion("webp", plugins={"webp": webp})``, ``train_loss(..., plugins=...)``) or
-named as ``"package.module:function"``. There is no global registry. A
+named as ``"package.module:function"``, or registered with :func:`mdfloss.tasks.register_task`. A
 plug-in that draws random numbers from torch's global generator gets a
 seeded, forked generator for each call, so runs stay reproducible and resumable.
 
@@ -29,28 +29,18 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 import inspect
-import io
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
-import numpy as np
 import torch
-from PIL import Image
 
 from mdfloss.common.errors import InvalidInputError
+from mdfloss.tasks.primitives import gaussian_noise, jpeg
+from mdfloss.tasks.registry import call_plugin, import_plugin, registered_plugin
 
 Params = dict[str, Any]
-
-
-def _sample(value: float | list[float], generator: torch.Generator) -> float:
-    """A fixed value, or a uniform draw from [lo, hi]."""
-    if isinstance(value, (list, tuple)):
-        lo, hi = value
-        return float(lo + (hi - lo) * torch.rand((), generator=generator).item())
-    return float(value)
 
 
 def _check_range_param(name: str, value: Any, lo: float, hi: float) -> Any:
@@ -64,25 +54,6 @@ def _check_range_param(name: str, value: Any, lo: float, hi: float) -> Any:
 
 def sisr(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return x
-
-
-def gaussian_noise(x: torch.Tensor, generator: torch.Generator, sigma: float | list[float] = 25 / 255) -> torch.Tensor:
-    s = _sample(sigma, generator)
-    noise = torch.randn(x.shape, generator=generator, dtype=torch.float32).to(x.device, x.dtype)
-    return x + s * noise
-
-
-def jpeg(x: torch.Tensor, generator: torch.Generator, quality: int | list[int] = 10) -> torch.Tensor:
-    out = torch.empty_like(x)
-    for i in range(x.shape[0]):
-        q = int(round(_sample(quality, generator)))
-        arr = (x[i].detach().clamp(0, 1).permute(1, 2, 0).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
-        buf = io.BytesIO()
-        Image.fromarray(arr).save(buf, format="JPEG", quality=q)
-        buf.seek(0)
-        dec = np.asarray(Image.open(buf).convert("RGB"), dtype=np.float32) / 255.0
-        out[i] = torch.from_numpy(dec).permute(2, 0, 1).to(x.device, x.dtype)
-    return out
 
 
 @dataclass(frozen=True)
@@ -108,18 +79,6 @@ def _check_plugins(plugins: Mapping[str, Callable[..., torch.Tensor]]) -> None:
             raise InvalidInputError(f"plugins: {name!r} is a built-in task or not an identifier; choose another name")
 
 
-def _import_callable(spec: str) -> Callable[..., torch.Tensor]:
-    module_name, _, attr = spec.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise InvalidInputError(f"task: cannot import module {module_name!r} for {spec!r} ({exc})") from None
-    fn = getattr(module, attr, None)
-    if not callable(fn):
-        raise InvalidInputError(f"task: {module_name!r} has no callable named {attr!r}")
-    return fn
-
-
 class Distortion:
     """A task distortion bound to its parameters; ``spec`` goes into the loss file."""
 
@@ -133,19 +92,9 @@ class Distortion:
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         if self._builtin:
-            y = self._fn(x, generator, **self.params)
-        else:
-            # Plug-ins use torch's global RNG; give each call its own seeded copy of it.
-            seed = int(torch.randint(0, 2**62, (), generator=generator))
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                y = self._fn(x, **self.params)
-        if not isinstance(y, torch.Tensor) or y.shape != x.shape:
-            got = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
-            raise InvalidInputError(
-                f"task: distortion {self.name!r} must return a tensor of shape {tuple(x.shape)}, got {got}"
-            )
-        return y.to(x.dtype)
+            return self._fn(x, generator, **self.params).to(x.dtype)
+        # Plug-ins use torch's global RNG: each call gets its own seeded copy, and its output is checked.
+        return call_plugin(self.name, self._fn, x, self.params, generator)
 
 
 def make_distortion(task: str, params: Params | None = None,
@@ -170,8 +119,10 @@ def make_distortion(task: str, params: Params | None = None,
         return Distortion(task, b.fn, merged, builtin=True)
     if task in plugins:
         fn = plugins[task]
+    elif registered_plugin(task) is not None:
+        fn = registered_plugin(task)
     elif ":" in task:
-        fn = _import_callable(task)
+        fn = import_plugin(task)
     else:
         raise InvalidInputError(
             f"task: unknown task {task!r}; choose one of {', '.join(list(BUILTINS) + list(plugins))}, "

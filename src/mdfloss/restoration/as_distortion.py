@@ -19,8 +19,8 @@ import torch.nn.functional as F
 
 from mdfloss.common.errors import WeightFileError
 from mdfloss.common.runs import sha256_file
-from mdfloss.restoration.degradations import Degradation
 from mdfloss.restoration.evaluate import load_restorer
+from mdfloss.tasks import get_task
 
 
 class RestoredDistortion:
@@ -37,7 +37,7 @@ class RestoredDistortion:
         if record["task"] != task:
             raise WeightFileError(f"restorer: '{model_path}' was trained for task {record['task']!r}, not {task!r}")
         self.model.requires_grad_(False)
-        self.degradation = Degradation(task, **record["preset"]["degradation"])
+        self.degradation = get_task(task, record["preset"]["degradation"])
         self.name = f"{task}_restored"
         # Recorded in the loss file's metadata (and the run's fingerprint) through Distortion.spec.
         self.spec_params = {"restorer_sha256": sha256_file(model_path), "restorer_loss": record["loss"],

@@ -28,63 +28,25 @@ from mdfloss.common.device import launched_rank
 from mdfloss.common.errors import InvalidInputError
 from mdfloss.common.files import atomic_write_bytes
 from mdfloss.common.runs import normal_settings, recorded_settings
+from mdfloss.restoration.bench_presets import BENCH_PRESETS, BenchPreset
 from mdfloss.restoration.data import resolve_set
-from mdfloss.restoration.degradations import Degradation
 from mdfloss.restoration.evaluate import evaluate, load_restorer
-from mdfloss.restoration.losses import build_loss
+from mdfloss.restoration.losses.spec import build_loss
 from mdfloss.restoration.perceptual import DEFAULT_JOD_DISPLAY, cvvdp_model
 from mdfloss.restoration.presets import restorer_preset
 from mdfloss.restoration.train import train_restorer
+from mdfloss.tasks import Task, builtin_tasks, get_task
 
-EVAL_SETS = {"sisr": ["Set5", "Set14", "BSD100"], "denoise": ["CBSD68", "McMaster"], "jpeg": ["LIVE1", "Classic5"]}
-
-
-@dataclass(frozen=True)
-class BenchPreset:
-    """The L1 pretraining preset, then what every loss gets for fine-tuning."""
-
-    base: str  # restorer preset of the L1 pretraining
-    finetune_iterations: int
-    finetune_batch: int
-    finetune_patch: int
-    finetune_lr: float
-    eval_limit: int | None  # images per evaluation set (the first N by name); None = all
-    perceptual: bool = True
-    eval_sets: dict[str, list[str]] = field(default_factory=lambda: EVAL_SETS)
-    screen: bool = False  # a quick sweep: its reports say "screen", never "result"
-
-
-# cpu: on 2 cores a step of 8 patches of 64 px costs 0.3 s with an MDF loss in pyramid mode,
-# 0.65 s in reference mode and about 0.1 s with a pixel loss (benchmarks/bench_restoration_losses.py),
-# so 600 fine-tuning steps for 7 losses, the L1 pretraining and the evaluation take 22-35 minutes.
-# screen: the cpu pretraining (shared with cpu runs when copied in), 200 steps and the first 20
-# images of one set, about 10 minutes for four losses.
-BENCH_PRESETS = {
-    "smoke": BenchPreset("smoke", 3, 4, 48, 1e-4, 2),
-    "screen": BenchPreset("cpu", 200, 8, 64, 1e-4, 20, screen=True,
-                          eval_sets={"sisr": ["BSD100"], "denoise": ["CBSD68"], "jpeg": ["LIVE1"]}),
-    "cpu": BenchPreset("cpu", 600, 8, 64, 1e-4, None),
-    "gpu": BenchPreset("gpu", 20_000, 16, 192, 1e-4, None),
-}
+#: The evaluation sets of the built-in tasks (every task's come from its definition, mdfloss.tasks).
+EVAL_SETS = {name: list(get_task(name).eval_sets) for name in builtin_tasks()}
 
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
-def expand_loss(spec: str, task: str) -> str:
-    """A term ``mdf`` or ``mdf@OPTIONS`` is the task's shipped MDF loss: ``l2+0.1*mdf@pyramid`` ->
-    ``l2+0.1*mdf:TASK@pyramid``."""
-    terms = []
-    for term in spec.strip().split("+"):
-        weight, star, name = term.strip().rpartition("*")
-        if name.strip() == "mdf" or name.strip().startswith("mdf@"):
-            name = f"mdf:{task}{name.strip()[3:]}"
-        terms.append(f"{weight.strip()}*{name.strip()}" if star else name.strip())
-    return "+".join(terms)
-
-
-def _train_or_reuse(task: str, loss: str, out_dir: Path, preset, init: Path | None, *, seed: int, **kw) -> Path:
+def _train_or_reuse(task: str, loss: str, out_dir: Path, preset, init: Path | None, *, seed: int,
+                    criterion=None, **kw) -> Path:
     """A finished run with the same task, loss, preset and seed is reused; an unfinished one resumes;
     a run started with other settings (finished or not) is discarded and trained again."""
     final = out_dir / "model.pt"
@@ -97,7 +59,7 @@ def _train_or_reuse(task: str, loss: str, out_dir: Path, preset, init: Path | No
     recorded = recorded_settings(out_dir)
     if recorded is not None and {k: recorded.get(k) for k in wanted} != normal_settings(wanted):
         shutil.rmtree(out_dir)
-    return train_restorer(task, loss, out_dir, preset, init=init, resume=True, seed=seed, **kw)
+    return train_restorer(task, criterion or loss, out_dir, preset, init=init, resume=True, seed=seed, **kw)
 
 
 def run_name(loss: str, seed: int, first_seed: int) -> str:
@@ -132,12 +94,13 @@ class BenchmarkRuns:
     # set -> loss -> metric -> per seed {image: value}
     per_image: dict[str, dict[str, dict[str, list[dict[str, float]]]]]
     set_paths: dict[str, Path]
-    degradation: Degradation
+    degradation: Task
     missing: list[str] = field(default_factory=list)  # runs a --report-only report leaves out
 
 
-def _finetune_preset(task: str, bench: BenchPreset, from_scratch: bool, iterations: int | None):
-    base = restorer_preset(task, bench.base)
+def _finetune_preset(task: str, bench: BenchPreset, from_scratch: bool, iterations: int | None,
+                     params: dict | None = None, train_set: str | None = None):
+    base = restorer_preset(task, bench.base, params=params, train_set=train_set)
     if from_scratch:
         return base, (replace(base, iterations=iterations) if iterations else base)
     its = iterations or bench.finetune_iterations
@@ -155,15 +118,16 @@ def _evaluate_run(plan: _Plan, sets: dict[str, Path], model: Path, loss: str, se
     model with the same settings. Each CSV has its own settings file, so runs in other processes (``--only``)
     never invalidate each other's results."""
     bench, out_dir, name = plan.bench, plan.out_dir, run_name(loss, seed, plan.first_seed)
-    settings = {"jod_display": plan.jod_display, "limit": bench.eval_limit, "perceptual": bench.perceptual,
-                "seed": plan.first_seed}
-    legacy = out_dir / "eval_settings.json"  # the folder-wide marker of earlier versions, read only
-    legacy_ok = legacy.is_file() and json.loads(legacy.read_text()) == settings
+    common = {"jod_display": plan.jod_display, "limit": bench.eval_limit, "perceptual": bench.perceptual,
+              "seed": plan.first_seed}
     out = {}
     for set_name, set_path in sets.items():
-        out_csv = out_dir / f"per_image_{set_name}_{name}.csv"
+        out_csv = out_dir / f"per_image_{_safe(set_name)}_{name}.csv"
         marker = _eval_marker(out_csv)
-        recorded = json.loads(marker.read_text()) if marker.is_file() else (settings if legacy_ok else None)
+        spec = str(plan.eval_sets.get(set_name, set_name))
+        # A set given as NAME=DIR records where it came from, so another folder under the same name is evaluated anew.
+        settings = common if spec == set_name else {**common, "set": spec}
+        recorded = json.loads(marker.read_text()) if marker.is_file() else None
         fresh = recorded == settings and out_csv.is_file() and out_csv.stat().st_mtime_ns >= model.stat().st_mtime_ns
         if not fresh:
             marker.unlink(missing_ok=True)
@@ -207,25 +171,33 @@ class _Plan:
     from_scratch: bool
     jod_display: str
     kw: dict
+    eval_sets: dict[str, str]  # name -> named set, folder or DEGRADED_DIR:CLEAN_DIR
+    criteria: dict  # loss spec -> the loss, built once
 
 
 def _plan(task, losses, preset, out_dir, *, from_scratch, seed, seeds, iterations, data_root, progress,
-          jod_display) -> _Plan:
+          jod_display, params=None, train_set=None, eval_sets=None) -> _Plan:
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise InvalidInputError(f"seeds: expected a positive number of seeds, got {seeds!r}")
     if preset not in BENCH_PRESETS:
         raise InvalidInputError(f"preset: expected one of {', '.join(BENCH_PRESETS)}, got {preset!r}")
-    losses = [expand_loss(s, task) for s in losses]
-    for spec in losses:
-        build_loss(spec)  # refuse a bad spec before hours of training
+    get_task(task, params)  # an unknown task or parameter is refused before anything else
+    # Built once here (refusing a bad spec before hours of training), then handed to every run of that loss.
+    criteria = {c.spec: c for c in (build_loss(s, task=task) for s in losses)}
     bench = BENCH_PRESETS[preset]
-    base, tuned = _finetune_preset(task, bench, from_scratch, iterations)
-    return _Plan(task, preset, bench, base, tuned, losses, [seed + i for i in range(seeds)], seed, Path(out_dir),
-                 from_scratch, jod_display, dict(data_root=data_root, progress=progress))
+    base, tuned = _finetune_preset(task, bench, from_scratch, iterations, params, train_set)
+    if eval_sets is None:
+        named = bench.eval_sets.get(task) or list(get_task(task, params).eval_sets)
+        eval_sets = {name: name for name in named}
+    if not eval_sets:
+        raise InvalidInputError("--eval-set: give at least one evaluation set")
+    return _Plan(task, preset, bench, base, tuned, list(criteria), [seed + i for i in range(seeds)], seed,
+                 Path(out_dir), from_scratch, jod_display, dict(data_root=data_root, progress=progress),
+                 dict(eval_sets), criteria)
 
 
 def _eval_sets(plan: _Plan) -> dict[str, Path]:
-    return {name: resolve_set(name, plan.kw["data_root"]) for name in plan.bench.eval_sets[plan.task]}
+    return {name: resolve_set(spec, plan.kw["data_root"]) for name, spec in plan.eval_sets.items()}
 
 
 def _pretrained(plan: _Plan, *, train: bool = True) -> Path | None:
@@ -240,7 +212,8 @@ def _pretrained(plan: _Plan, *, train: bool = True) -> Path | None:
 
 def _fine_tune(plan: _Plan, loss: str, seed: int, init: Path | None) -> Path:
     name = run_name(loss, seed, plan.first_seed)
-    return _train_or_reuse(plan.task, loss, plan.out_dir / f"loss_{name}", plan.tuned, init, seed=seed, **plan.kw)
+    return _train_or_reuse(plan.task, loss, plan.out_dir / f"loss_{name}", plan.tuned, init, seed=seed,
+                           criterion=plan.criteria.get(loss), **plan.kw)
 
 
 def _finished(plan: _Plan, loss: str, seed: int) -> Path | None:
@@ -267,22 +240,26 @@ def _report(plan: _Plan, models: dict[str, list[Path]], jod_model, missing: list
         timing[loss] = [{"seconds": r["seconds"], "patches_per_s": r["patches_per_s"]} for r in records]
     runs = BenchmarkRuns(plan.task, plan.preset, plan.bench, plan.tuned, plan.base.model, plan.from_scratch,
                          plan.seeds, plan.jod_display, models, timing, per_image, sets,
-                         Degradation(plan.task, **plan.base.degradation), missing)
+                         get_task(plan.task, plan.base.degradation), missing)
     return write_report(runs, plan.out_dir)
 
 
 def run_benchmark(task: str, losses: list[str], preset: str, out_dir: str | Path, *, from_scratch: bool = False,
                   seed: int = 0, seeds: int = 1, iterations: int | None = None, data_root: Path | None = None,
-                  progress: bool | None = None, jod_display: str = DEFAULT_JOD_DISPLAY) -> dict:
+                  progress: bool | None = None, jod_display: str = DEFAULT_JOD_DISPLAY, params: dict | None = None,
+                  train_set: str | None = None, eval_sets: dict[str, str] | None = None) -> dict:
     """Pretrain, fine-tune each loss with ``seeds`` seeds, evaluate and write the report; returns its numbers.
 
     Fine-tune ``i`` of every loss uses seed ``seed + i`` (its patch order); the pretraining and
     the evaluation inputs use ``seed``. ``iterations`` overrides the preset's fine-tuning steps.
     Rerunning into the same ``out_dir`` reuses finished runs and resumes unfinished ones
     from their checkpoints, so a crash loses at most ``checkpoint_every`` iterations.
+    ``params``: the task's degradation parameters; ``train_set``: a named set, folder or
+    ``DEGRADED_DIR:CLEAN_DIR`` to train on; ``eval_sets``: ``{name: set}`` to evaluate on instead of the task's.
     """
     plan = _plan(task, losses, preset, out_dir, from_scratch=from_scratch, seed=seed, seeds=seeds,
-                 iterations=iterations, data_root=data_root, progress=progress, jod_display=jod_display)
+                 iterations=iterations, data_root=data_root, progress=progress, jod_display=jod_display,
+                 params=params, train_set=train_set, eval_sets=eval_sets)
     # Built once for every evaluation below; it also refuses an unknown display before any training.
     jod_model = cvvdp_model(jod_display) if plan.bench.perceptual else None
     plan.out_dir.mkdir(parents=True, exist_ok=True)
@@ -293,7 +270,8 @@ def run_benchmark(task: str, losses: list[str], preset: str, out_dir: str | Path
 
 def run_one(task: str, loss: str, preset: str, out_dir: str | Path, *, run_seed: int, first_seed: int = 0,
             from_scratch: bool = False, iterations: int | None = None, data_root: Path | None = None,
-            progress: bool | None = None, jod_display: str = DEFAULT_JOD_DISPLAY) -> Path | None:
+            progress: bool | None = None, jod_display: str = DEFAULT_JOD_DISPLAY, params: dict | None = None,
+            train_set: str | None = None, eval_sets: dict[str, str] | None = None) -> Path | None:
     """One fine-tune of a benchmark (``--only``), evaluated; the pretraining is shared through a lock.
 
     ``loss`` ``"pretrain"`` runs only the L1 pretraining (a first job that the others can wait for).
@@ -304,7 +282,8 @@ def run_one(task: str, loss: str, preset: str, out_dir: str | Path, *, run_seed:
     specs = [] if loss == "pretrain" else [loss]
     plan = _plan(task, specs, preset, out_dir, from_scratch=from_scratch, seed=first_seed,
                  seeds=run_seed - first_seed + 1, iterations=iterations, data_root=data_root, progress=progress,
-                 jod_display=jod_display)
+                 jod_display=jod_display,
+                 params=params, train_set=train_set, eval_sets=eval_sets)
     rank, world = launched_rank()
     jod_model = cvvdp_model(jod_display) if plan.bench.perceptual and specs and rank == 0 else None
     plan.out_dir.mkdir(parents=True, exist_ok=True)
@@ -327,14 +306,16 @@ def run_one(task: str, loss: str, preset: str, out_dir: str | Path, *, run_seed:
 
 def report_only(task: str, losses: list[str], preset: str, out_dir: str | Path, *, from_scratch: bool = False,
                 seed: int = 0, seeds: int = 1, iterations: int | None = None, data_root: Path | None = None,
-                jod_display: str = DEFAULT_JOD_DISPLAY) -> tuple[dict, list[str]]:
+                jod_display: str = DEFAULT_JOD_DISPLAY, params: dict | None = None, train_set: str | None = None,
+                eval_sets: dict[str, str] | None = None) -> tuple[dict, list[str]]:
     """The report from the runs that are finished (evaluating any not yet evaluated; training nothing).
 
     Returns the report's numbers and the runs left out (unfinished, or whose seed is not finished for every
     loss: differences are paired over seeds). Refuses when no seed is finished in every loss that has a run.
     """
     plan = _plan(task, losses, preset, out_dir, from_scratch=from_scratch, seed=seed, seeds=seeds,
-                 iterations=iterations, data_root=data_root, progress=False, jod_display=jod_display)
+                 iterations=iterations, data_root=data_root, progress=False, jod_display=jod_display,
+                 params=params, train_set=train_set, eval_sets=eval_sets)
     done = {loss: {s: _finished(plan, loss, s) for s in plan.seeds} for loss in plan.losses}
     missing = [f"{loss} (seed {s})" for loss, runs in done.items() for s, m in runs.items() if m is None]
     common = [s for s in plan.seeds if all(done[loss][s] for loss in plan.losses if any(done[loss].values()))]

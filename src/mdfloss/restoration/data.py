@@ -1,8 +1,14 @@
-"""Image-folder datasets: random training patches and reproducible evaluation pairs."""
+"""Image-folder datasets: random training patches and reproducible evaluation pairs.
+
+A set is a named set (under the data root), a folder of clean images (degraded on the fly by the
+task), or a paired source ``DEGRADED_DIR:CLEAN_DIR`` of real degradations (a noisy photo and its clean
+reference, as in SIDD or RealSR), matched by file name; the degraded image is the clean one's size,
+or that divided by the task's factor.
+"""
 
 from __future__ import annotations
 
-import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -11,31 +17,63 @@ from torch.utils.data import Dataset
 from mdfloss.common.errors import ImageReadError
 from mdfloss.common.imageio import IMAGE_SUFFIXES, image_files, read_image
 from mdfloss.common.runs import seed_of_text
-from mdfloss.data.sets import data_root
-from mdfloss.restoration.degradations import Degradation
-
-#: Named evaluation and training sets (``mdfloss data list``); read from the data root unless a folder is given.
-NAMED_SETS = ("BSDS500_train", "Set5", "Set14", "BSD100", "CBSD68", "McMaster", "LIVE1", "Classic5", "Set12",
-              "Kodak24", "Urban100", "DIV2K_train", "DIV2K_valid")
+from mdfloss.data.sets import data_root, load_manifest
+from mdfloss.tasks import Task
 
 
-def default_data_root() -> Path:
-    """``$MDFLOSS_DATA``, else ``../shared/data`` beside a source checkout if present, else the cache folder."""
-    return data_root()
+def named_sets() -> tuple[str, ...]:
+    """The sets the data manifest knows (``mdfloss data list``), read from the data root unless a folder is given."""
+    return tuple(load_manifest())
 
 
-def resolve_set(name_or_dir: str | Path, root: Path | None = None) -> Path:
-    """A named set under ``root`` (default :func:`default_data_root`) or a folder path."""
+@dataclass(frozen=True)
+class PairedFolders:
+    """Real degradations: ``degraded`` and ``clean`` images matched by file name (stem)."""
+
+    degraded: Path
+    clean: Path
+
+    def __str__(self) -> str:
+        return f"{self.degraded}:{self.clean}"
+
+    def pairs(self) -> list[tuple[Path, Path]]:
+        """(degraded, clean) files, matched by stem; refuses names present on one side only."""
+        deg = {f.stem: f for f in list_images(self.degraded)}
+        clean = {f.stem: f for f in list_images(self.clean)}
+        only_deg, only_clean = sorted(set(deg) - set(clean)), sorted(set(clean) - set(deg))
+        if only_deg or only_clean:
+            parts = [f"only in {where}: {', '.join(names[:3])}" + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+                     for where, names in ((self.degraded, only_deg), (self.clean, only_clean)) if names]
+            raise ImageReadError(f"pairs: the folders' file names do not match ({'; '.join(parts)})")
+        return [(deg[k], clean[k]) for k in sorted(deg)]
+
+
+def split_pairs(text: str) -> PairedFolders | None:
+    """``DEGRADED_DIR:CLEAN_DIR`` when both halves are folders, else None."""
+    for i, ch in enumerate(text):
+        if ch == ":" and Path(text[:i]).is_dir() and Path(text[i + 1:]).is_dir():
+            return PairedFolders(Path(text[:i]), Path(text[i + 1:]))
+    return None
+
+
+def resolve_set(name_or_dir: str | Path, root: Path | None = None) -> Path | PairedFolders:
+    """A named set under ``root`` (default: the data root), a folder path, or ``DEGRADED_DIR:CLEAN_DIR``."""
+    if isinstance(name_or_dir, PairedFolders):
+        return name_or_dir
     p = Path(name_or_dir)
     if p.is_dir():
         return p
-    if str(name_or_dir) in NAMED_SETS:
-        root = root or default_data_root()
+    paired = split_pairs(str(name_or_dir))
+    if paired is not None:
+        return paired
+    if str(name_or_dir) in named_sets():
+        root = root or data_root()
         if (root / str(name_or_dir)).is_dir():
             return root / str(name_or_dir)
         raise ImageReadError(f"set: {name_or_dir} is not downloaded (looked in {root}); fetch it with: "
                              f"mdfloss data download {name_or_dir}")
-    raise ImageReadError(f"set: '{name_or_dir}' is neither a folder nor a named set ({', '.join(NAMED_SETS)})")
+    raise ImageReadError(f"set: '{name_or_dir}' is neither a folder, nor DEGRADED_DIR:CLEAN_DIR, nor a named set "
+                         f"({', '.join(named_sets())})")
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -57,13 +95,18 @@ class TrainPatches(Dataset):
     Returns (degraded, clean) with clean of ``patch`` px and degraded of ``patch // factor``.
     """
 
-    def __init__(self, folder: Path, degradation: Degradation, patch: int, length: int, seed: int = 0) -> None:
-        self.images = [read_image(f) for f in list_images(folder)]
+    def __init__(self, folder: Path | PairedFolders, degradation: Task, patch: int, length: int,
+                 seed: int = 0) -> None:
+        if patch % degradation.factor:
+            raise ImageReadError(f"patch: {patch} is not a multiple of the SR factor {degradation.factor}")
+        if isinstance(folder, PairedFolders):
+            self.degraded, pairs = read_pairs(folder, degradation.factor)
+            self.images = [read_image(c) for _, c in pairs]
+        else:
+            self.images, self.degraded = [read_image(f) for f in list_images(folder)], None
         small = [i for i, im in enumerate(self.images) if min(im.shape[-2:]) < patch]
         if small:
             raise ImageReadError(f"patch: {len(small)} training images are smaller than the {patch}px patch")
-        if patch % degradation.factor:
-            raise ImageReadError(f"patch: {patch} is not a multiple of the SR factor {degradation.factor}")
         self.degradation, self.patch, self.length, self.seed = degradation, patch, length, seed
 
     def __len__(self) -> int:
@@ -71,22 +114,56 @@ class TrainPatches(Dataset):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         g = torch.Generator().manual_seed(_seed_of(str(i), self.seed))
-        img = self.images[int(torch.randint(len(self.images), (), generator=g))]
+        k = int(torch.randint(len(self.images), (), generator=g))
+        img = self.images[k]
+        f = self.degradation.factor if self.degraded is not None else 1  # paired: crop the LR image at the same place
         h, w = img.shape[-2:]
-        y = int(torch.randint(h - self.patch + 1, (), generator=g))
-        x = int(torch.randint(w - self.patch + 1, (), generator=g))
+        y = int(torch.randint((h - self.patch) // f + 1, (), generator=g)) * f
+        x = int(torch.randint((w - self.patch) // f + 1, (), generator=g)) * f
         hr = img[..., y : y + self.patch, x : x + self.patch]
-        if torch.rand((), generator=g) < 0.5:
-            hr = hr.flip(-1)
-        hr = torch.rot90(hr, int(torch.randint(4, (), generator=g)), dims=(-2, -1)).contiguous()
-        return self.degradation(hr, g)[0], hr[0]
+        lq = None
+        if self.degraded is not None:
+            lq = self.degraded[k][..., y // f : (y + self.patch) // f, x // f : (x + self.patch) // f]
+        flip, turns = bool(torch.rand((), generator=g) < 0.5), int(torch.randint(4, (), generator=g))
+        hr, lq = (None if t is None else torch.rot90(t.flip(-1) if flip else t, turns, dims=(-2, -1)).contiguous()
+                  for t in (hr, lq))
+        return (self.degradation(hr, g)[0] if lq is None else lq[0]), hr[0]
+
+
+def read_pairs(folder: PairedFolders, factor: int) -> tuple[list[torch.Tensor], list[tuple[Path, Path]]]:
+    """The degraded images of a paired source and the matched files; refuses a clean image whose size is not the
+    degraded one's times ``factor`` (listing the first few)."""
+    files = folder.pairs()
+    degraded, bad = [], []
+    for d, c in files:
+        lq, hq_size = read_image(d), _image_size(c)
+        degraded.append(lq)
+        if (lq.shape[-2] * factor, lq.shape[-1] * factor) != hq_size:
+            bad.append(f"{d.name} {tuple(lq.shape[-2:])} vs {c.name} {hq_size}")
+    if bad:
+        size = "size" if factor == 1 else f"size divided by {factor}"
+        raise ImageReadError(f"pairs: {len(bad)} degraded images are not their clean image's {size} "
+                             f"({'; '.join(bad[:3])}{'; ...' if len(bad) > 3 else ''})")
+    return degraded, files
+
+
+def _image_size(path: Path) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.height, im.width
 
 
 class EvalPairs(Dataset):
-    """Whole images of a set with a degradation fixed per image name (same inputs on every run)."""
+    """Whole images of a set with a degradation fixed per image name (same inputs on every run), or the
+    degraded images of a paired source as they are."""
 
-    def __init__(self, folder: Path, degradation: Degradation, seed: int = 0) -> None:
-        self.files = list_images(folder)
+    def __init__(self, folder: Path | PairedFolders, degradation: Task, seed: int = 0) -> None:
+        if isinstance(folder, PairedFolders):
+            self.degraded, pairs = read_pairs(folder, degradation.factor)
+            self.files = [c for _, c in pairs]
+        else:
+            self.degraded, self.files = None, list_images(folder)
         self.degradation, self.seed = degradation, seed
 
     def __len__(self) -> int:
@@ -94,6 +171,8 @@ class EvalPairs(Dataset):
 
     def __getitem__(self, i: int) -> tuple[str, torch.Tensor, torch.Tensor]:
         f = self.files[i]
+        if self.degraded is not None:
+            return f.stem, self.degraded[i][0], read_image(f)[0]
         hr = self.degradation.crop_multiple(read_image(f))
         g = torch.Generator().manual_seed(_seed_of(f.name, self.seed))
         return f.stem, self.degradation(hr, g)[0], hr[0]

@@ -11,20 +11,44 @@ from mdfloss.common.errors import InvalidInputError, WeightFileError
 from mdfloss.common.files import write_csv
 from mdfloss.common.runs import load_checked
 from mdfloss.restoration.data import EvalPairs, resolve_set
-from mdfloss.restoration.degradations import Degradation
-from mdfloss.restoration.metrics import crop_border, fidelity, quantize
+from mdfloss.restoration.metric_table import compute
+from mdfloss.restoration.metrics import crop_border, quantize
 from mdfloss.restoration.models import MODEL_KIND, build_model
+from mdfloss.tasks import get_task
 
 
-def load_restorer(path: str | Path, *, argument: str = "model") -> tuple[torch.nn.Module, dict[str, Any]]:
-    """A model written by ``train_restorer`` (weights-only checkpoint) and its record.
+def is_restorer_file(path: str | Path) -> bool:
+    """Whether ``path`` is a model written by ``train_restorer`` (False for other projects' weight files)."""
+    try:
+        load_checked(path, argument="model", kind=MODEL_KIND, keys=("model", "preset", "task"))
+    except WeightFileError:
+        return False
+    return True
+
+
+def load_restorer(path: str | Path, *, argument: str = "model",
+                  task: str | None = None) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """A model written by ``train_restorer`` (weights-only checkpoint) and its record, or, given ``task``, a
+    network from another project's weight file that spandrel recognises (:mod:`.foreign_models`).
 
     Raises:
         WeightFileError: missing, unreadable, or another kind of file (one line for the CLI).
     """
+    from mdfloss.restoration import foreign_models
+
+    if task is not None and Path(path).is_file() and not is_restorer_file(path):
+        model, spec = foreign_models.load_foreign(path, argument=argument)
+        params = {"scale": spec["scale"]} if get_task(task).factor > 1 else {}
+        if get_task(task, params).factor != spec["scale"]:
+            raise WeightFileError(f"{argument}: '{path}' is a {spec['scale']}x {spec['architecture']} network; "
+                                  f"task {task!r} needs {get_task(task, params).factor}x")
+        return model.eval(), {"task": task, "loss": None, "preset": {"degradation": params, "model": spec}}
     record = load_checked(path, argument=argument, kind=MODEL_KIND, keys=("model", "preset", "task"))
-    deg = Degradation(record["task"], **record["preset"]["degradation"])
-    model = build_model(record["preset"]["model"], scale=deg.factor)
+    deg = get_task(record["task"], record["preset"]["degradation"])
+    spec = record["preset"]["model"]
+    if spec.get("arch") == foreign_models.ARCH:
+        return foreign_models.rebuild(spec, record["model"], source=str(path), argument=argument).eval(), record
+    model = build_model(spec, scale=deg.factor)
     try:
         model.load_state_dict(record["model"])
     except Exception:  # noqa: BLE001 - the record does not describe these weights
@@ -46,14 +70,13 @@ def evaluate(model_path: str | Path, set_name: str | Path, *, out_csv: str | Pat
     across calls (built here when None; about a second).
     """
     from mdfloss.restoration.perceptual import DEFAULT_JOD_DISPLAY, cvvdp_model
-    from mdfloss.restoration.perceptual import perceptual as perceptual_metrics
 
     jod_display = jod_display or DEFAULT_JOD_DISPLAY
-    model, record = load_restorer(model_path)
+    model, record = load_restorer(model_path, task=task)
     if task is not None and record["task"] != task:
         raise InvalidInputError(f"--task: the model was trained for {record['task']!r}, not {task!r}")
     model = model.to(device)
-    deg = Degradation(record["task"], **record["preset"]["degradation"])
+    deg = get_task(record["task"], record["preset"]["degradation"])
     pairs = EvalPairs(resolve_set(set_name, data_root), deg, seed=seed)
     border = deg.factor if deg.factor > 1 else 0
     if perceptual and jod_model is None:
@@ -62,12 +85,24 @@ def evaluate(model_path: str | Path, set_name: str | Path, *, out_csv: str | Pat
     for i in range(len(pairs) if limit is None else min(limit, len(pairs))):
         name, lq, hq = pairs[i]
         out = model(lq[None].to(device)).clamp(0, 1).cpu()
-        # Every metric sees the same 8-bit, border-cropped pair (quantize is idempotent in fidelity).
-        pred, target = crop_border(quantize(out), border), crop_border(quantize(hq[None]), border)
-        row = {"image": name, **fidelity(pred, target)}
-        if perceptual:
-            row.update(perceptual_metrics(pred, target, jod_display, jod_model=jod_model))
-        rows.append(row)
+        rows.append({"image": name, **score_pair(out, hq[None], border, jod_model if perceptual else None,
+                                                 jod_display)})
+    return write_rows(rows, out_csv)
+
+
+def score_pair(pred: torch.Tensor, target: torch.Tensor, border: int, jod_model=None,
+               jod_display: str | None = None) -> dict[str, float]:
+    """Every metric of one pair (1, 3, H, W) in [0, 1]: the fidelity metrics, and the perceptual ones when
+    ``jod_model`` is given. All see the same 8-bit, border-cropped pair (quantize is idempotent in fidelity)."""
+    pred, target = crop_border(quantize(pred), border), crop_border(quantize(target), border)
+    if jod_model is not None:
+        pred, target = pred.float(), target.float()
+    return compute(pred, target, perceptual=jod_model is not None,
+                   context={"jod_model": jod_model, "jod_display": jod_display})
+
+
+def write_rows(rows: list[dict], out_csv: str | Path | None) -> dict[str, float]:
+    """The means of per-image rows, written after them (as a MEAN row) to ``out_csv`` when given."""
     means = {k: sum(r[k] for r in rows) / len(rows) for k in rows[0] if k != "image"}
     if out_csv is not None:
         write_csv(out_csv, rows + [{"image": "MEAN", **means}])

@@ -16,15 +16,25 @@ from __future__ import annotations
 
 import contextlib
 import logging
-
-import torch
+from typing import TYPE_CHECKING
 
 from mdfloss.common.errors import InvalidInputError
 from mdfloss.common.extras import require
 
+if TYPE_CHECKING:  # torch is imported where it is used, so the command line can read the defaults fast
+    import torch
+
 DEFAULT_JOD_DISPLAY = "standard_fhd"
-#: For each metric, whether a higher value is better.
-HIGHER_IS_BETTER = {"jod": True, "flip": False, "haarpsi": True, "mdsi": False}
+PERCEPTUAL_METRICS = ("jod", "flip", "haarpsi", "mdsi")
+
+
+def __getattr__(name: str):
+    # Older code read the directions here; they live in the one metric table now.
+    if name == "HIGHER_IS_BETTER":
+        from mdfloss.restoration.metric_table import higher_is_better
+
+        return {m: higher_is_better(m) for m in PERCEPTUAL_METRICS}
+    raise AttributeError(name)
 
 
 @contextlib.contextmanager
@@ -44,6 +54,8 @@ def cvvdp_model(display: str):
     """A ColorVideoVDP metric for ``display`` (built once by each caller that needs it; about a second)."""
     with _quiet_cpp_extension():
         pycvvdp = require("pycvvdp", "metrics", "the JOD metric")
+
+    import torch
 
     try:
         return pycvvdp.cvvdp(display_name=display, quiet=True, device=torch.device("cpu"))
@@ -65,6 +77,8 @@ def jod(pred: torch.Tensor, target: torch.Tensor, display: str = DEFAULT_JOD_DIS
     """
     metric = model if model is not None else cvvdp_model(display)
     p, t = (x[0].permute(1, 2, 0).float().cpu().contiguous() for x in (pred, target))
+    import torch
+
     with torch.no_grad():
         value, _ = metric.predict(p, t, dim_order="HWC")
     return float(value)
@@ -79,24 +93,26 @@ def flip(pred: torch.Tensor, target: torch.Tensor) -> float:
     return float(mean_error)
 
 
+def piq_metric(name: str, pred: torch.Tensor, target: torch.Tensor) -> float:
+    """piq's ``haarpsi`` or ``mdsi`` of one pair."""
+    piq = require("piq", "metrics", "the HaarPSI and MDSI metrics")
+    return float(getattr(piq, name)(pred.float().clamp(0, 1), target.float().clamp(0, 1), data_range=1.0))
+
+
 def perceptual(pred: torch.Tensor, target: torch.Tensor, jod_display: str = DEFAULT_JOD_DISPLAY, *,
                jod_model=None) -> dict[str, float]:
     """JOD, FLIP, HaarPSI and MDSI for one image pair (1, 3, H, W) in [0, 1].
 
     ``jod_model``: a :func:`cvvdp_model` for ``jod_display``, to reuse across images.
     """
-    piq = require("piq", "metrics", "the HaarPSI and MDSI metrics")
+    from mdfloss.common.validation import check_pair
 
-    if pred.dim() != 4 or pred.shape[:2] != (1, 3):
-        raise InvalidInputError(f"prediction: expected one image (1, 3, H, W), got shape {tuple(pred.shape)}")
-    if target.shape != pred.shape:
-        raise InvalidInputError(
-            f"target: expected the shape of prediction {tuple(pred.shape)}, got {tuple(target.shape)}"
-        )
+    require("piq", "metrics", "the HaarPSI and MDSI metrics")
+    check_pair(pred, target, 1.0, check_range=False)
+    if pred.shape[:2] != (1, 3):
+        raise InvalidInputError(f"prediction: expected one RGB image (1, 3, H, W), got shape {tuple(pred.shape)}")
+    from mdfloss.restoration.metric_table import METRICS
+
     pred, target = pred.float().clamp(0, 1), target.float().clamp(0, 1)
-    return {
-        "jod": jod(pred, target, jod_display, model=jod_model),
-        "flip": flip(pred, target),
-        "haarpsi": float(piq.haarpsi(pred, target, data_range=1.0)),
-        "mdsi": float(piq.mdsi(pred, target, data_range=1.0)),
-    }
+    context = {"jod_display": jod_display, "jod_model": jod_model}
+    return {name: float(METRICS[name].fn(pred, target, context)) for name in PERCEPTUAL_METRICS}

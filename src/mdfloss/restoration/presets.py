@@ -61,11 +61,24 @@ PRESETS: dict[str, dict[str, RestorerPreset]] = {
 }
 
 
-def restorer_preset(task: str, name: str, **overrides: Any) -> RestorerPreset:
+def restorer_preset(task: str, name: str, *, params: dict[str, Any] | None = None,
+                    **overrides: Any) -> RestorerPreset:
+    """The preset ``name`` for ``task`` (any task of :func:`mdfloss.tasks.get_task`).
+
+    A plug-in task gets the same-size (DnCNN) presets of the JPEG task with its own parameters and sets.
+    ``params`` overrides the task's degradation parameters (checked once, by the task), and the other
+    keyword arguments the preset's fields (``None`` leaves a field as it is).
+    """
+    from mdfloss.tasks import get_task
+
+    t = get_task(task, params)
+    table = PRESETS.get(task, PRESETS["jpeg"] if t.network == "same_size" else PRESETS["sisr"])
+    if name not in table:
+        raise InvalidInputError(f"preset: expected one of {', '.join(table)}, got {name!r}")
+    preset = table[name]
     if task not in PRESETS:
-        raise InvalidInputError(f"task: expected one of {', '.join(PRESETS)}, got {task!r}")
-    if name not in PRESETS[task]:
-        raise InvalidInputError(f"preset: expected one of {', '.join(PRESETS[task])}, got {name!r}")
-    preset = PRESETS[task][name]
+        preset = replace(preset, val_set=t.val_set, train_set=t.train_set, degradation=t.params)
+    elif params:
+        preset = replace(preset, degradation=t.params)
     overrides = {k: v for k, v in overrides.items() if v is not None}
     return replace(preset, **overrides) if overrides else preset

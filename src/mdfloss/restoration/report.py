@@ -18,10 +18,16 @@ from mdfloss.common.extras import require
 from mdfloss.common.files import atomic_write_bytes, write_csv, write_png
 from mdfloss.restoration.data import EvalPairs
 from mdfloss.restoration.evaluate import load_restorer
-from mdfloss.restoration.perceptual import HIGHER_IS_BETTER as PERCEPTUAL_HIGHER_IS_BETTER
-from mdfloss.restoration.stats import Interval, mean_over, rank, seed_interval, seeded_difference, verdict
+from mdfloss.restoration.metric_table import METRICS, higher_is_better
+from mdfloss.restoration.stats import (
+    Interval,
+    mean_over,
+    rank,
+    seed_interval,
+    seeded_difference,
+    verdict,
+)
 
-HIGHER_IS_BETTER = {"psnr_rgb": True, "ssim_rgb": True, "psnr_y": True, "ssim_y": True, **PERCEPTUAL_HIGHER_IS_BETTER}
 STANDARD_LOSSES = ("l1", "l2", "ssim", "msssim")
 
 
@@ -44,8 +50,8 @@ def _header(runs) -> list[str]:
             f"{how} for {t.iterations} iterations per loss (batch {t.batch} of {t.patch}-px patches, lr {t.lr:g}); "
             f"model {runs.base_model}; seeds {runs.seeds}; {limit} of each set.",
             f"JOD: ColorVideoVDP on display '{runs.jod_display}'. Higher is better for "
-            + ", ".join(m for m, h in HIGHER_IS_BETTER.items() if h) + "; lower for "
-            + ", ".join(m for m, h in HIGHER_IS_BETTER.items() if not h) + ".",
+            + ", ".join(m for m, e in METRICS.items() if e.higher_is_better) + "; lower for "
+            + ", ".join(m for m, e in METRICS.items() if not e.higher_is_better) + ".",
             "Values: mean over seeds (± the 95 % interval of the seed-to-seed spread when there are several "
             "seeds) and rank. Differences are paired over images and seeds, with 95 % intervals that include "
             "the seed-to-seed variation (see mdfloss.restoration.stats); **bold** where the interval excludes 0. "
@@ -75,7 +81,7 @@ def _set_section(runs, set_name: str) -> tuple[list[str], list[dict], dict]:
     losses = list(per_loss)
     metrics = list(next(iter(per_loss.values())))
     n = len(next(iter(per_loss.values()))[metrics[0]][0])
-    ranks = {m: rank({k: v[m] for k, v in per_loss.items()}, HIGHER_IS_BETTER.get(m, True)) for m in metrics}
+    ranks = {m: rank({k: v[m] for k, v in per_loss.items()}, higher_is_better(m)) for m in metrics}
     lines = [f"## {set_name} ({n} images)", "", "| loss | " + " | ".join(metrics) + " | cost |",
              "|---|" + "---|" * (len(metrics) + 1)]
     rows = []
@@ -98,7 +104,7 @@ def _set_section(runs, set_name: str) -> tuple[list[str], list[dict], dict]:
                   "runner-up excludes 0.", "", "| metric | first | runner-up | gap (95 % CI) | verdict |",
                   "|---|---|---|---|---|"]
         for m in metrics:
-            v = verdict({k: val[m] for k, val in per_loss.items()}, HIGHER_IS_BETTER.get(m, True))
+            v = verdict({k: val[m] for k, val in per_loss.items()}, higher_is_better(m))
             verdicts[m] = {"first": v.best, "runner_up": v.runner_up, "gap": v.gap.mean, "half": v.gap.half,
                            "winner": v.winner}
             word = f"**{v.winner} wins**" if v.winner else "no winner (tie)"
@@ -109,7 +115,7 @@ def _set_section(runs, set_name: str) -> tuple[list[str], list[dict], dict]:
                              f"Paired difference to {ref} (loss − {ref}):")
         standard = [k for k in losses if k in STANDARD_LOSSES]
         if standard:
-            best_std = {m: rank({k: per_loss[k][m] for k in standard}, HIGHER_IS_BETTER.get(m, True))[0]
+            best_std = {m: rank({k: per_loss[k][m] for k in standard}, higher_is_better(m))[0]
                         for m in metrics}
             lines += _diff_table(metrics, per_loss, best_std, "Paired difference to the best standard loss on each "
                                  "metric (" + ", ".join(f"{m}: {best_std[m]}" for m in metrics) + "):")
@@ -141,7 +147,7 @@ def plot_differences(runs, set_name: str, path: Path) -> None:
         ax.set_ylim(-0.6, len(others) - 0.4)
         if i % cols:
             ax.tick_params(axis="y", labelleft=False)
-        better = "higher" if HIGHER_IS_BETTER.get(m, True) else "lower"
+        better = "higher" if higher_is_better(m) else "lower"
         ax.set_title(f"{m}: loss − {ref} ({better} is better)", fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
     for ax in list(axes.flat)[len(metrics):]:
@@ -186,6 +192,23 @@ def crops(models: dict[str, Path], set_path: Path, deg, path: Path, size: int = 
     write_png(path, canvas)
 
 
+def _file_safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def _versions() -> dict[str, str]:
+    """The versions the numbers depend on (the metrics' packages when installed)."""
+    from importlib import metadata
+
+    out = {"torch": torch.__version__}
+    for dist in ("mdfloss", "torchvision", "cvvdp", "flip-evaluator", "piq", "pytorch-msssim"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
 def write_report(runs, out_dir: Path) -> dict:
     """Write the report files into ``out_dir`` and return its numbers."""
     lines = _header(runs)
@@ -200,13 +223,14 @@ def write_report(runs, out_dir: Path) -> dict:
     report = {"task": runs.task, "preset": runs.preset, "screen": runs.bench.screen, "seeds": runs.seeds,
               "from_scratch": runs.from_scratch, "jod_display": runs.jod_display, "finetune": runs.tuned.to_dict(),
               "results": {r["set"]: {} for r in rows}, "verdicts": verdicts, "timing": runs.timing,
-              "missing": runs.missing,
-              "versions": {"torch": torch.__version__}}
+              "missing": runs.missing, "set_paths": {k: str(v) for k, v in runs.set_paths.items()},
+              "versions": _versions()}
     for r in rows:
         report["results"][r["set"]][r["loss"]] = {k: v for k, v in r.items() if k not in ("set", "loss")}
     atomic_write_bytes(out_dir / "results.json", json.dumps(report, indent=2).encode())
     for set_name, set_path in runs.set_paths.items():
         if len(runs.models) > 1:
-            plot_differences(runs, set_name, out_dir / f"diffs_{set_name}.png")
-        crops({k: v[0] for k, v in runs.models.items()}, set_path, runs.degradation, out_dir / f"crops_{set_name}.png")
+            plot_differences(runs, set_name, out_dir / f"diffs_{_file_safe(set_name)}.png")
+        crops({k: v[0] for k, v in runs.models.items()}, set_path, runs.degradation,
+              out_dir / f"crops_{_file_safe(set_name)}.png")
     return report

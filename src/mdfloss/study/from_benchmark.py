@@ -16,13 +16,13 @@ import torch
 from mdfloss.common.errors import InvalidInputError
 from mdfloss.restoration.benchmark import run_name
 from mdfloss.restoration.data import EvalPairs, resolve_set
-from mdfloss.restoration.degradations import Degradation
 from mdfloss.restoration.evaluate import load_restorer
 from mdfloss.restoration.metrics import quantize
+from mdfloss.tasks import get_task
 
 
 def _to_uint8(x: torch.Tensor) -> np.ndarray:
-    return (quantize(x.clamp(0, 1)) * 255).round().to(torch.uint8)[0].permute(1, 2, 0).numpy()
+    return (quantize(x) * 255).round().to(torch.uint8)[0].permute(1, 2, 0).numpy()
 
 
 def benchmark_models(out_dir: Path) -> tuple[dict, dict[str, Path]]:
@@ -65,7 +65,8 @@ def restorations(out_dir: Path, set_name: str, *, data_root: Path | None = None,
         if record["task"] != report["task"]:
             raise InvalidInputError(f"--from-benchmark: {path} was trained for {record['task']!r}, not "
                                     f"{report['task']!r}")
-        pairs = EvalPairs(resolve_set(set_name, data_root), Degradation(record["task"], **record["preset"]["degradation"]),
+        where = report.get("set_paths", {}).get(set_name, set_name)  # a set given as NAME=DIR to the benchmark
+        pairs = EvalPairs(resolve_set(where, data_root), get_task(record["task"], record["preset"]["degradation"]),
                           seed=seed)
         images[loss] = {}
         for i in range(len(pairs) if limit is None else min(limit, len(pairs))):

@@ -24,6 +24,7 @@ import itertools
 import numpy as np
 from scipy import special
 
+from mdfloss.common.errors import InvalidInputError
 from mdfloss.study.scaling import SIGMA_CDF
 
 PRIOR_SD = 2.0  # JOD; wide enough for typical restoration differences, only there to keep Σ finite
@@ -132,3 +133,28 @@ class PairSampler:
         else:
             model.wins[j, i] += 1
         model.stale = True
+
+
+#: Pair-choice strategies by name, shared by the study server, ``study simulate`` and the CLI. A strategy is
+#: ``factory(scenes, conditions, rng)`` returning an object with ``next_pair``, ``reserve`` and ``record``
+#: as :class:`PairSampler` has.
+SAMPLERS = {
+    "active": lambda scenes, conditions, rng: PairSampler(scenes, conditions, rng=rng, explore=0.1),
+    "random": lambda scenes, conditions, rng: PairSampler(scenes, conditions, rng=rng, explore=1.0),
+}
+
+
+def register_sampler(name: str, factory) -> None:
+    """Add a pair-choice strategy (see :data:`SAMPLERS`)."""
+    if not isinstance(name, str) or not name.isidentifier() or name in SAMPLERS or name == "both":
+        raise InvalidInputError(f"name: expected a new sampler name (an identifier), got {name!r}")
+    if not callable(factory):
+        raise InvalidInputError("factory: expected a callable (scenes, conditions, rng) -> sampler")
+    SAMPLERS[name] = factory
+
+
+def make_sampler(name: str, scenes: list[str], conditions: list[str], rng: np.random.Generator):
+    """The strategy ``name`` for these scenes and conditions."""
+    if name not in SAMPLERS:
+        raise InvalidInputError(f"sampler: expected one of {', '.join(SAMPLERS)}, got {name!r}")
+    return SAMPLERS[name](list(scenes), list(conditions), rng)

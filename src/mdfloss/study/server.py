@@ -30,7 +30,8 @@ from mdfloss.study.store import AnswerRefused
 MAX_BODY = 4096
 
 
-def make_app(study_dir: Path, *, token: str | None = None, trials: int = 30, seed: int | None = None):
+def make_app(study_dir: Path, *, token: str | None = None, trials: int = 30, seed: int | None = None,
+             sampler: str = "active"):
     """The ASGI app serving one study folder."""
     require("starlette", "study", "the study server")
     from starlette.applications import Starlette
@@ -40,7 +41,7 @@ def make_app(study_dir: Path, *, token: str | None = None, trials: int = 30, see
     from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
     from starlette.routing import Route
 
-    service = StudyService(study_dir, trials=trials, seed=seed,
+    service = StudyService(study_dir, trials=trials, seed=seed, sampler=sampler,
                            url_suffix=f"?token={quote(token)}" if token else "")
     page = resources.files("mdfloss.study").joinpath("web/index.html").read_text(encoding="utf-8")
 
@@ -115,10 +116,10 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def serve(study_dir: Path, *, host: str = "127.0.0.1", port: int = 8000, token: str | None = None,
-          trials: int = 30, seed: int | None = None, echo=print) -> None:
+          trials: int = 30, seed: int | None = None, sampler: str = "active", echo=print) -> None:
     """Serve until interrupted."""
     uvicorn = require("uvicorn", "study", "the study server")
-    app = make_app(study_dir, token=token, trials=trials, seed=seed)
+    app = make_app(study_dir, token=token, trials=trials, seed=seed, sampler=sampler)
     sock = bind(host, port)
     actual = sock.getsockname()[1]
     echo(f"study: http://{host}:{actual}/" + (f"?token={quote(token)}" if token else "") + "  (Ctrl-C stops)")

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from mdfloss.study.create import load_study
-from mdfloss.study.sampling import PairSampler
+from mdfloss.study.sampling import make_sampler
 from mdfloss.study.store import DB_FILE, AnswerRefused, AnswerStore
 
 _OBSERVER = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
@@ -23,7 +23,7 @@ MAX_RESPONSE_MS = 24 * 3600 * 1000.0
 
 
 class StudyService:
-    def __init__(self, study_dir: Path, *, trials: int = 30, explore: float = 0.1, seed: int | None = None,
+    def __init__(self, study_dir: Path, *, trials: int = 30, sampler: str = "active", seed: int | None = None,
                  url_suffix: str = ""):
         self.dir = Path(study_dir)
         self.meta = load_study(self.dir)
@@ -34,7 +34,7 @@ class StudyService:
         self.store = AnswerStore(self.dir / DB_FILE)
         self.lock = threading.Lock()
         self.rng = np.random.default_rng(seed)
-        self.sampler = PairSampler(self.scenes, self.conditions, rng=self.rng, explore=explore)
+        self.sampler = make_sampler(sampler, self.scenes, self.conditions, self.rng)
         self.index = {c: i for i, c in enumerate(self.conditions)}
         for a in self.store.answers():  # replay: a restarted server knows every stored answer
             self._learn(a.scene, self.index[a.condition_a], self.index[a.condition_b], a.a_selected, reserved=False)

@@ -13,7 +13,7 @@ import numpy as np
 
 from mdfloss.common.errors import InvalidInputError
 from mdfloss.study.answers import Answer, counts
-from mdfloss.study.sampling import PairSampler
+from mdfloss.study.sampling import SAMPLERS, make_sampler
 from mdfloss.study.scaling import choice_probability, pw_scale
 
 
@@ -43,22 +43,23 @@ def simulate(n_conditions: int = 6, n_scenes: int = 2, n_observers: int = 10, an
              progress: Callable[[str], None] | None = None) -> SimulationResult:
     """Simulate a study: each observer answers in turn the pairs the sampler serves them.
 
-    ``sampling`` is ``"active"`` (the study's sampler) or ``"random"`` (uniform pairs, for comparison).
+    ``sampling``: a strategy of :data:`~mdfloss.study.sampling.SAMPLERS`: ``"active"`` (the study's
+    default) or ``"random"`` (uniform pairs, for comparison).
     Every ``every`` answers the RMSE of the scaled scores to the truth is recorded.
     """
     for name, value, low in (("conditions", n_conditions, 2), ("scenes", n_scenes, 1), ("observers", n_observers, 1),
                              ("answers-per-observer", answers_per_observer, 1), ("every", every, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise InvalidInputError(f"{name}: expected a whole number >= {low}, got {value!r}")
-    if sampling not in ("active", "random"):
-        raise InvalidInputError(f"sampling: expected 'active' or 'random', got {sampling!r}")
+    if sampling not in SAMPLERS:
+        raise InvalidInputError(f"sampling: expected one of {', '.join(SAMPLERS)}, got {sampling!r}")
     if not (np.isfinite(spread) and spread > 0):
         raise InvalidInputError(f"spread: expected a positive number of JOD, got {spread!r}")
     rng = np.random.default_rng(seed)
     conditions = [f"c{i}" for i in range(n_conditions)]
     scenes = [f"s{i}" for i in range(n_scenes)]
     truth = {s: true_scores(n_conditions, spread, rng) for s in scenes}
-    sampler = PairSampler(scenes, conditions, rng=rng, explore=0.1 if sampling == "active" else 1.0)
+    sampler = make_sampler(sampling, scenes, conditions, rng)
     answers: list[Answer] = []
     checkpoints = []
     for obs in range(n_observers):

@@ -20,26 +20,13 @@ import torch
 from torch import nn
 
 from mdfloss.common.errors import InvalidInputError
-from mdfloss.common.validation import check_choice
-
-REDUCTIONS = ("mean", "sum", "none")
+from mdfloss.common.validation import REDUCTIONS, check_choice, check_pair
+from mdfloss.common.validation import reduce_per_image as _reduce
 
 
 def _check(prediction: torch.Tensor, target: torch.Tensor, reduction: str) -> None:
     check_choice("reduction", reduction, REDUCTIONS)
-    for name, x in (("prediction", prediction), ("target", target)):
-        if not isinstance(x, torch.Tensor) or x.dim() != 4:
-            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise InvalidInputError(f"{name}: expected a tensor (N, C, H, W), got {got}")
-    if prediction.shape != target.shape:
-        raise InvalidInputError(f"target: expected the shape of prediction {tuple(prediction.shape)}, "
-                                f"got {tuple(target.shape)}")
-
-
-def _reduce(per_image: torch.Tensor, reduction: str) -> torch.Tensor:
-    if reduction == "mean":
-        return per_image.mean()
-    return per_image.sum() if reduction == "sum" else per_image
+    check_pair(prediction, target, 1.0, check_range=False)
 
 
 def l1_loss(prediction: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:

@@ -1,17 +1,13 @@
 """Restoration losses by name, all with the signature ``loss(prediction, target) -> scalar``.
 
-Spec grammar: terms joined by ``+``, each ``[weight*]name``:
+Spec grammar: terms joined by ``+``, each ``[weight*]name[:argument]``, the names from the
+registry :data:`LOSSES` (add one with :func:`register_loss`; ``loss_table()`` lists them):
 
-=====================  ================================================================
-``l1``, ``l2``         mean absolute / squared error
-``ssim``, ``msssim``   1 - SSIM / 1 - MS-SSIM (pytorch-msssim, Gaussian window 11, sigma 1.5)
-``mdf:NAME_OR_FILE``   MDF loss, reference mode; options follow, each after ``@``:
-                       ``@pyramid`` (or ``@reference``), ``@finest=N`` (the N finest scales),
-                       ``@scales=A-B`` or ``@scales=A.B.C`` (0 = coarsest), ``@taps=head.body``,
-                       ``@bf16`` (the MDF term under bfloat16 autocast)
-``vgg:PATH``           VGG19 relu5_4 feature MSE with weights from a local file (not shipped)
-``lpips:PATH``         LPIPS-VGG with the ``lpips`` package's weights from a local file (not shipped)
-=====================  ================================================================
+{table}
+
+Options of ``mdf``, each after ``@``: ``@pyramid`` (or ``@reference``), ``@finest=N`` (the N finest
+scales), ``@scales=A-B`` or ``@scales=A.B.C`` (0 = coarsest), ``@taps=head.body``, ``@bf16`` (the MDF
+term under bfloat16 autocast), ``@normalize``, ``@uncalibrated``.
 
 Examples: ``l1+0.1*mdf:jpeg@pyramid``, ``l2+0.05*mdf:sisr@pyramid@finest=2@bf16``.
 """
@@ -19,7 +15,9 @@ Examples: ``l1+0.1*mdf:jpeg@pyramid``, ``l2+0.05*mdf:sisr@pyramid@finest=2@bf16`
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torch import nn
@@ -29,9 +27,7 @@ from mdfloss.restoration.losses.lpips import LPIPS, LPIPSLoss
 from mdfloss.restoration.losses.mdf_term import MDFTerm, parse_mdf_options
 from mdfloss.restoration.losses.pixel import L1Loss, L2Loss, MSSSIMLoss, SSIMLoss
 from mdfloss.restoration.losses.vgg import VGGLoss, load_vgg19
-
-_PIXEL = {"l1": L1Loss, "l2": L2Loss, "ssim": SSIMLoss, "msssim": MSSSIMLoss}
-
+from mdfloss.tasks import builtin_tasks
 
 def _weights_file(kind: str, path: str) -> Path:
     p = Path(path)
@@ -62,17 +58,96 @@ class WeightedSum(nn.Module):
         return self.spec
 
 
+@dataclass(frozen=True)
+class LossEntry:
+    """``build(argument, term)`` returns the loss module (``argument``: the text after ``:``, or None;
+    ``term``: the whole term, for messages); ``usage`` and ``what`` document it."""
+
+    build: Callable[[str | None, str], nn.Module]
+    usage: str
+    what: str
+
+
+def _no_argument(cls: type[nn.Module]) -> Callable[[str | None, str], nn.Module]:
+    def build(arg: str | None, term: str) -> nn.Module:
+        if arg:
+            raise InvalidInputError(f"loss: {term.strip()!r} takes no argument; write it without ':{arg}'")
+        return cls()
+    return build
+
+
+def _mdf(arg: str | None, term: str) -> nn.Module:
+    source, *options = (arg or "").split("@")
+    if not source:
+        raise InvalidInputError("loss mdf: name a shipped loss or a file, as 'mdf:jpeg' or 'mdf:path.safetensors'")
+    return MDFTerm(term.strip(), source, **parse_mdf_options(term.strip(), options))
+
+
+#: Loss name -> how to build it. One entry adds a loss to specs, docs and error messages.
+LOSSES: dict[str, LossEntry] = {
+    "l1": LossEntry(_no_argument(L1Loss), "l1", "mean absolute error"),
+    "l2": LossEntry(_no_argument(L2Loss), "l2", "mean squared error"),
+    "ssim": LossEntry(_no_argument(SSIMLoss), "ssim", "1 - SSIM (pytorch-msssim, Gaussian window 11, sigma 1.5)"),
+    "msssim": LossEntry(_no_argument(MSSSIMLoss), "msssim", "1 - MS-SSIM (pytorch-msssim)"),
+    "mdf": LossEntry(_mdf, "mdf:NAME_OR_FILE[@option...]", "MDF loss (reference mode unless @pyramid)"),
+    "vgg": LossEntry(lambda arg, term: VGGLoss(load_vgg19(_weights_file("vgg", arg or ""))), "vgg:PATH",
+                     "VGG19 relu5_4 feature MSE, weights from a local file (not shipped)"),
+    "lpips": LossEntry(lambda arg, term: LPIPSLoss(LPIPS.from_file(_weights_file("lpips", arg or ""))), "lpips:PATH",
+                       "LPIPS-VGG with the lpips package's weights from a local file (not shipped)"),
+}
+
+
+def register_loss(name: str, build: Callable[[str | None, str], nn.Module], *, usage: str | None = None,
+                  what: str = "") -> None:
+    """Add a loss to the spec grammar: ``build(argument, term)`` returns an ``nn.Module`` called as
+    ``loss(prediction, target) -> scalar``. ``name``: lower-case letters and digits, not taken."""
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9]+", name) or name in LOSSES:
+        raise InvalidInputError(f"name: expected a new loss name of lower-case letters and digits, got {name!r}")
+    if not callable(build):
+        raise InvalidInputError(f"build: expected a callable (argument, term) -> nn.Module, got {type(build).__name__}")
+    LOSSES[name] = LossEntry(build, usage or name, what)
+
+
+def loss_table() -> str:
+    """The registered losses as a reStructuredText table (the spec's documentation)."""
+    width = max(len(f"``{e.usage}``") for e in LOSSES.values())
+    rule = "=" * width + "  " + "=" * 60
+    rows = [f"{f'``{e.usage}``':<{width}}  {e.what}" for e in LOSSES.values()]
+    return "\n".join([rule, *rows, rule])
+
+
+__doc__ = __doc__.format(table=loss_table())  # noqa: A001 - the table comes from the registry
+
 _TERM = re.compile(r"^\s*(?:(?P<w>[0-9]*\.?[0-9]+(?:e-?[0-9]+)?)\s*\*\s*)?(?P<name>[a-z0-9]+)(?::(?P<arg>.*?))?\s*$")
 
 
-def build_loss(spec: str) -> WeightedSum:
-    """Parse a loss spec such as ``l1+0.1*mdf:jpeg@pyramid``.
+def expand_loss(spec: str, task: str) -> str:
+    """A term ``mdf`` or ``mdf@OPTIONS`` is the task's shipped MDF loss: ``l2+0.1*mdf@pyramid`` ->
+    ``l2+0.1*mdf:TASK@pyramid``."""
+    terms = []
+    for term in spec.strip().split("+"):
+        weight, star, name = term.strip().rpartition("*")
+        if name.strip() == "mdf" or name.strip().startswith("mdf@"):
+            if task not in builtin_tasks():
+                raise InvalidInputError(f"loss: a bare 'mdf' stands for the task's shipped loss, and {task!r} has "
+                                        f"none; train one (mdfloss train --task {task}) and give mdf:FILE")
+            name = f"mdf:{task}{name.strip()[3:]}"
+        terms.append(f"{weight.strip()}*{name.strip()}" if star else name.strip())
+    return "+".join(terms)
+
+
+def build_loss(spec: str, *, task: str | None = None) -> WeightedSum:
+    """Parse a loss spec such as ``l1+0.1*mdf:jpeg@pyramid`` into the loss (its ``spec``: the text it came from).
+
+    ``task``: a bare ``mdf`` term (``mdf``, ``mdf@pyramid``) stands for that task's shipped loss.
 
     Raises:
         InvalidInputError: unknown loss name, bad weight, or vgg/lpips without a weights file.
     """
     if not isinstance(spec, str) or not spec.strip():
         raise InvalidInputError(f"loss: expected a spec such as 'l1' or 'l1+0.1*mdf:jpeg', got {spec!r}")
+    if task is not None:
+        spec = expand_loss(spec, task)
     terms: list[tuple[float, nn.Module]] = []
     for raw in spec.split("+"):
         m = _TERM.match(raw)
@@ -81,21 +156,9 @@ def build_loss(spec: str) -> WeightedSum:
         w = float(m["w"]) if m["w"] else 1.0
         if not 0 < w < float("inf"):
             raise InvalidInputError(f"loss: the weight of {raw.strip()!r} must be a positive finite number, got {w:g}")
-        name, arg = m["name"], m["arg"]
-        if name in _PIXEL:
-            term: nn.Module = _PIXEL[name]()
-        elif name == "mdf":
-            source, *options = (arg or "").split("@")
-            if not source:
-                raise InvalidInputError("loss mdf: name a shipped loss or a file, as 'mdf:jpeg' or 'mdf:path.safetensors'")
-            term = MDFTerm(raw.strip(), source, **parse_mdf_options(raw.strip(), options))
-        elif name == "vgg":
-            term = VGGLoss(load_vgg19(_weights_file(name, arg or "")))
-        elif name == "lpips":
-            term = LPIPSLoss(LPIPS.from_file(_weights_file(name, arg or "")))
-        else:
-            raise InvalidInputError(
-                f"loss: unknown loss {name!r} in {spec!r}; choose from l1, l2, ssim, msssim, mdf:NAME, vgg:PATH, lpips:PATH"
-            )
-        terms.append((w, term))
+        entry = LOSSES.get(m["name"])
+        if entry is None:
+            raise InvalidInputError(f"loss: unknown loss {m['name']!r} in {spec!r}; choose from "
+                                    + ", ".join(e.usage.split("[")[0] for e in LOSSES.values()))
+        terms.append((w, entry.build(m["arg"], raw)))
     return WeightedSum(spec, terms)

@@ -1,0 +1,42 @@
+"""Phase-1 settings (no torch import, so the command line starts fast)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Phase1Config:
+    """Phase-1 settings; the defaults are SinGAN's published ones (Shaham et al., ICCV 2019; see docs/phase1.md)."""
+
+    max_size: int = 250
+    min_size: int = 25
+    scale_factor: float = 0.75
+    iterations: int = 2000
+    critic_steps: int = 3
+    generator_steps: int = 3
+    lr: float = 5e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+    lr_decay_at: float = 0.8
+    lr_decay: float = 0.1
+    gp_weight: float = 0.1
+    rec_weight: float = 10.0
+    noise_amp: float = 0.1
+    base_width: int = 32
+    max_width: int = 128
+    width_every: int = 4
+    max_critic_gap: float = 1e4
+    #: Weight of the real image, degraded as the generator's input is, shown to the critic as a second kind
+    #: of fake (0: SinGAN's critic, which only ever sees the generator's output as fake).
+    degraded_negatives: float = 0.0
+
+    def width(self, scale: int) -> int:
+        return min(self.base_width * 2 ** (scale // self.width_every), self.max_width)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["betas"] = list(self.betas)
+        if not self.degraded_negatives:
+            del d["degraded_negatives"]  # absent when off, so runs and checkpoints from before it still resume
+        return d

@@ -1,0 +1,11 @@
+"""Tasks: what a restoration method must undo, in one registry shared by every command."""
+
+from mdfloss.tasks.registry import (
+    Task,
+    builtin_tasks,
+    get_task,
+    register_task,
+    registered_tasks,
+)
+
+__all__ = ["Task", "builtin_tasks", "get_task", "register_task", "registered_tasks"]

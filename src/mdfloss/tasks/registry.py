@@ -1,0 +1,261 @@
+"""One task definition for Phase 1 and restoration: a degradation with its parameters, the size it changes,
+its default restoration network and its default data sets.
+
+Built-in tasks:
+
+===========  ===================================  ===========================  ======================
+name         degradation                          parameters (defaults)        evaluation sets
+===========  ===================================  ===========================  ======================
+``sisr``     bicubic downscaling, 8-bit LR        ``scale`` = 4 (2, 3, 4, 8)   Set5, Set14, BSD100
+``denoise``  additive Gaussian noise              ``sigma`` = 25 (0-255 scale) CBSD68, McMaster
+``jpeg``     JPEG encode/decode                   ``quality`` = 10 (1-100)     LIVE1, Classic5
+===========  ===================================  ===========================  ======================
+
+Any other task is a plug-in: a callable ``f(x, **params) -> tensor`` on images (N, 3, H, W) in
+[0, 1] that returns the same shape and dtype, registered with :func:`register_task` or named as
+``"package.module:function"``. Plug-ins keep the image size, restore with the denoising network
+and evaluate on Set14 and BSD100 unless they were registered with other sets. A plug-in that
+raises, or returns another shape, dtype or value range, is refused in one line naming it.
+
+Example:
+    >>> import torch
+    >>> from mdfloss.tasks import get_task
+    >>> task = get_task("mdfloss.examples.distortions:gaussian_blur", {"sigma": 1.5})
+    >>> task.factor, task.eval_sets
+    (1, ('Set14', 'BSD100'))
+    >>> task(torch.rand(1, 3, 32, 32), torch.Generator().manual_seed(0)).shape
+    torch.Size([1, 3, 32, 32])
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+
+from mdfloss.common.errors import InvalidInputError
+from mdfloss.common.resize import resize
+from mdfloss.tasks import primitives
+
+#: A plug-in's output must stay within this range: a little over- and undershoot (noise) is fine, an image
+#: on the 0-255 scale is not.
+PLUGIN_RANGE = (-1.0, 2.0)
+
+
+@dataclass(frozen=True)
+class TaskDef:
+    """What a task name stands for. ``degrade(x, generator, **params)``; ``check(params)`` returns the
+    parameters checked and normalised (raising ``InvalidInputError`` naming the bad one)."""
+
+    degrade: Callable[..., torch.Tensor]
+    defaults: dict[str, Any]
+    check: Callable[[dict[str, Any]], dict[str, Any]]
+    factor: Callable[[dict[str, Any]], int] = lambda params: 1
+    network: str = "same_size"  # which family of restoration presets (restoration/presets.py)
+    val_set: str = "Set14"
+    eval_sets: tuple[str, ...] = ("Set14", "BSD100")
+    train_set: str = "BSDS500_train"
+    builtin: bool = False
+    phase1: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]] | None = None  # -> Phase-1 (name, params)
+    plugin: Callable[..., torch.Tensor] | None = None  # a plug-in's own callable
+
+
+def _number(name: str, value: Any, lo: float, hi: float, *, integer: bool = False, low_open: bool = False) -> Any:
+    ok_type = isinstance(value, (int, float)) and not isinstance(value, bool) and (not integer or float(value).is_integer())
+    if not ok_type or value > hi or value < lo or (low_open and value == lo):
+        kind = "an integer" if integer else "a number"
+        bound = f"({lo:g}, {hi:g}]" if low_open else f"[{lo:g}, {hi:g}]"
+        raise InvalidInputError(f"{name}: expected {kind} in {bound}, got {value!r}")
+    return int(value) if integer else float(value)
+
+
+def _only(task: str, params: dict[str, Any], allowed: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise InvalidInputError(f"task {task!r}: unknown parameter(s) {unknown}; allowed: {', '.join(allowed) or 'none'}")
+    return {**allowed, **params}
+
+
+def _check_sisr(params):
+    p = _only("sisr", params, {"scale": 4})
+    if p["scale"] not in (2, 3, 4, 8) or isinstance(p["scale"], bool):
+        raise InvalidInputError(f"scale: expected 2, 3, 4 or 8, got {p['scale']!r}")
+    return {"scale": int(p["scale"])}
+
+
+def _check_denoise(params):
+    p = _only("denoise", params, {"sigma": 25.0})
+    return {"sigma": _number("sigma", p["sigma"], 0, 255, low_open=True)}
+
+
+def _check_jpeg(params):
+    p = _only("jpeg", params, {"quality": 10})
+    return {"quality": _number("quality", p["quality"], 1, 100, integer=True)}
+
+
+_REGISTRY: dict[str, TaskDef] = {
+    "sisr": TaskDef(lambda x, g, scale: primitives.bicubic_down(x, scale), {"scale": 4}, _check_sisr,
+                    factor=lambda p: p["scale"], network="sisr", val_set="Set5",
+                    eval_sets=("Set5", "Set14", "BSD100"), builtin=True, phase1=lambda p: ("sisr", {})),
+    "denoise": TaskDef(lambda x, g, sigma: primitives.gaussian_noise(x, g, sigma=sigma / 255), {"sigma": 25.0},
+                       _check_denoise, val_set="CBSD68", eval_sets=("CBSD68", "McMaster"), builtin=True,
+                       phase1=lambda p: ("denoise", {"sigma": p["sigma"] / 255})),
+    "jpeg": TaskDef(lambda x, g, quality: primitives.jpeg(x, g, quality=quality), {"quality": 10}, _check_jpeg,
+                    val_set="LIVE1", eval_sets=("LIVE1", "Classic5"), builtin=True,
+                    phase1=lambda p: ("jpeg", {"quality": p["quality"]})),
+}
+
+
+def builtin_tasks() -> tuple[str, ...]:
+    return tuple(name for name, d in _REGISTRY.items() if d.builtin)
+
+
+def registered_tasks() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
+
+
+def registered_plugin(name: str) -> Callable[..., torch.Tensor] | None:
+    """The callable of a plug-in registered under ``name`` with :func:`register_task` (None otherwise)."""
+    definition = _REGISTRY.get(name)
+    return definition.plugin if definition is not None else None
+
+
+def call_plugin(name: str, fn: Callable[..., torch.Tensor], x: torch.Tensor, params: dict[str, Any],
+                generator: torch.Generator) -> torch.Tensor:
+    """``fn(x, **params)`` with torch's global RNG forked and seeded from ``generator`` (so runs stay
+    reproducible), its output checked: a tensor of ``x``'s shape and dtype, finite, within :data:`PLUGIN_RANGE`."""
+    seed = int(torch.randint(0, 2**62, (), generator=generator))
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            y = fn(x, **params)
+    except InvalidInputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a user's plug-in may raise anything; name it in one line
+        raise InvalidInputError(f"task {name!r}: the plug-in raised {type(exc).__name__}: {exc}") from None
+    if not isinstance(y, torch.Tensor) or y.shape != x.shape:
+        got = f"shape {tuple(y.shape)}" if isinstance(y, torch.Tensor) else f"a {type(y).__name__}"
+        raise InvalidInputError(f"task {name!r}: the plug-in must return a tensor of shape {tuple(x.shape)} "
+                                f"(the image size unchanged), got {got}")
+    if y.dtype != x.dtype:
+        raise InvalidInputError(f"task {name!r}: the plug-in must keep the dtype {x.dtype}, got {y.dtype}")
+    lo, hi = PLUGIN_RANGE
+    if not bool(torch.isfinite(y).all()) or float(y.min()) < lo or float(y.max()) > hi:
+        raise InvalidInputError(f"task {name!r}: the plug-in must return finite values near [0, 1] "
+                                f"(within [{lo:g}, {hi:g}]), got [{float(y.min()):g}, {float(y.max()):g}]")
+    return y
+
+
+def register_task(name: str, fn: Callable[..., torch.Tensor], *, val_set: str = "Set14",
+                  eval_sets: tuple[str, ...] = ("Set14", "BSD100"), train_set: str = "BSDS500_train") -> None:
+    """Register a same-size plug-in under ``name`` (for the Python API; the CLI takes ``module:function``)."""
+    if not isinstance(name, str) or not name.isidentifier() or name in builtin_tasks():
+        raise InvalidInputError(f"name: {name!r} is a built-in task or not an identifier; choose another name")
+    _REGISTRY[name] = _plugin_def(name, fn, val_set=val_set, eval_sets=tuple(eval_sets), train_set=train_set)
+
+
+def _plugin_def(name: str, fn: Callable[..., torch.Tensor], **sets: Any) -> TaskDef:
+    if not callable(fn):
+        raise InvalidInputError(f"task {name!r}: expected a callable tensor -> tensor, got {type(fn).__name__}")
+
+    def check(params: dict[str, Any]) -> dict[str, Any]:
+        try:
+            inspect.signature(fn).bind(torch.zeros(1), **params)
+        except TypeError as exc:
+            raise InvalidInputError(f"task {name!r}: parameters {params} do not fit the plug-in ({exc})") from None
+        return dict(params)
+
+    return TaskDef(lambda x, g, **p: call_plugin(name, fn, x, p, g), {}, check,
+                   phase1=lambda p: (name, dict(p)), plugin=fn, **sets)
+
+
+def import_plugin(spec: str) -> Callable[..., torch.Tensor]:
+    """The callable named by ``"package.module:function"``."""
+    module_name, _, attr = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise InvalidInputError(f"task: cannot import module {module_name!r} for {spec!r} ({exc})") from None
+    fn = getattr(module, attr, None)
+    if not callable(fn):
+        raise InvalidInputError(f"task: {module_name!r} has no callable named {attr!r}")
+    return fn
+
+
+def _lookup(name: str) -> TaskDef:
+    if not isinstance(name, str):
+        raise InvalidInputError(f"task: expected a task name, got {type(name).__name__}")
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    if ":" in name:
+        return _plugin_def(name, import_plugin(name))
+    raise InvalidInputError(f"task: unknown task {name!r}; choose one of {', '.join(_REGISTRY)}, "
+                            "or give a plug-in as 'package.module:function'")
+
+
+@dataclass(frozen=True, eq=False)
+class Task:
+    """A task bound to its checked parameters: call it on clean images to get the restorer's input."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    definition: TaskDef | None = None
+
+    @property
+    def factor(self) -> int:
+        """How many times smaller the degraded image is (the SR scale; 1 for same-size tasks)."""
+        return self.definition.factor(self.params)
+
+    @property
+    def builtin(self) -> bool:
+        return self.definition.builtin
+
+    @property
+    def network(self) -> str:
+        return self.definition.network
+
+    @property
+    def val_set(self) -> str:
+        return self.definition.val_set
+
+    @property
+    def eval_sets(self) -> tuple[str, ...]:
+        return self.definition.eval_sets
+
+    @property
+    def train_set(self) -> str:
+        return self.definition.train_set
+
+    def __call__(self, hr: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """hr: (N, 3, H, W) in [0, 1], H and W multiples of :attr:`factor` -> the degraded input."""
+        return self.definition.degrade(hr, generator, **self.params)
+
+    def crop_multiple(self, x: torch.Tensor) -> torch.Tensor:
+        """Crop H and W down to multiples of the factor (modcrop)."""
+        f = self.factor
+        h, w = x.shape[-2:]
+        return x[..., : h - h % f, : w - w % f]
+
+    def full_size(self, hr: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """The degraded input at the size of ``hr`` (SISR: resized back, bicubic): the task's artefact as an
+        image-sized error. ``hr`` must be cropped with :meth:`crop_multiple`."""
+        out = self(hr, generator)
+        return resize(out, hr.shape[-2:]).clamp(0, 1) if self.factor > 1 else out
+
+    def phase1_spec(self) -> tuple[str, dict[str, Any]]:
+        """The name and parameters of this task's Phase-1 distortion (noise sigma on the 0-1 scale there, as
+        loss files have always recorded it)."""
+        return self.definition.phase1(self.params)
+
+
+def get_task(name: str, params: dict[str, Any] | None = None) -> Task:
+    """The task ``name`` (built-in, registered, or ``module:function``) with ``params`` checked once.
+
+    Raises:
+        InvalidInputError: unknown task, unknown parameter, or a value out of range.
+    """
+    definition = _lookup(name)
+    return Task(name, definition.check(dict(params or {})), definition)
