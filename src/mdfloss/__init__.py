@@ -6,8 +6,7 @@ with any loss, evaluation and the benchmark), :mod:`mdfloss.cli` (the command li
 on the shared layer :mod:`mdfloss.common`.
 """
 
-__version__ = "0.1.0"
-
+from mdfloss._version import __version__
 from mdfloss.common.errors import (  # noqa: E402
     ImageReadError,
     InvalidInputError,
@@ -18,16 +17,20 @@ from mdfloss.common.errors import (  # noqa: E402
     UnsafePickleError,
     WeightFileError,
 )
-from mdfloss.loss import (  # noqa: E402
-    LossWeights,
-    MDFLoss,
-    available_losses,
-    convert_reference,
-    load_loss_file,
-    mdf_loss,
-    save_loss_file,
-)
-from mdfloss.phase1 import train_loss  # noqa: E402
+_LAZY = {"LossWeights": "mdfloss.loss", "MDFLoss": "mdfloss.loss", "available_losses": "mdfloss.loss",
+         "convert_reference": "mdfloss.loss", "load_loss_file": "mdfloss.loss", "mdf_loss": "mdfloss.loss",
+         "save_loss_file": "mdfloss.loss", "train_loss": "mdfloss.phase1"}
+
+
+def __getattr__(name: str):
+    # torch is imported on first use of the API, not by `import mdfloss` (the command line starts in well under
+    # a second, and `mdfloss data list` never needs torch).
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'mdfloss' has no attribute {name!r}")
+
 
 __all__ = [
     "MDFLoss", "mdf_loss", "LossWeights", "load_loss_file", "save_loss_file", "convert_reference",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mdfloss.loss.mdf import MODES
+from mdfloss.loss.critic_layout import MODES
 
 
 @click.command()

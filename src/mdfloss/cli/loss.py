@@ -6,7 +6,7 @@ import json
 
 import click
 
-from mdfloss.loss.mdf import MODES
+from mdfloss.loss.critic_layout import MODES
 
 
 @click.command()

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
+from mdfloss.cli.options import parse_params
 from mdfloss.common.errors import InvalidInputError
 from mdfloss.phase1.presets import PRESETS
 
@@ -24,7 +23,7 @@ def _range_or_number(text: str | None, name: str, cast=float):
     return vals[0] if len(vals) == 1 else vals
 
 
-def _params(task: str, sigma: str | None, quality: str | None, extra: tuple[str, ...]) -> dict:
+def _params(sigma: str | None, quality: str | None, extra: tuple[str, ...]) -> dict:
     params: dict = {}
     if sigma is not None:
         s = _range_or_number(sigma, "sigma")
@@ -32,15 +31,7 @@ def _params(task: str, sigma: str | None, quality: str | None, extra: tuple[str,
         params["sigma"] = [v / 255 for v in s] if isinstance(s, list) else s / 255
     if quality is not None:
         params["quality"] = _range_or_number(quality, "quality", int)
-    for item in extra:
-        key, sep, value = item.partition("=")
-        if not sep or not key.isidentifier():
-            raise InvalidInputError(f"--param: expected KEY=VALUE, got {item!r}")
-        try:
-            params[key] = json.loads(value)
-        except ValueError:
-            params[key] = value
-    return params
+    return {**params, **parse_params(extra)}
 
 
 @click.command()
@@ -66,8 +57,9 @@ def _params(task: str, sigma: str | None, quality: str | None, extra: tuple[str,
 @click.option("--calibrate-taps", type=click.Choice(["ratio", "likelihood"]), default=None,
               help="Fit calibrated taps on the training images against the task's artefact (as mdfloss calibrate).")
 @click.option("--checkpoint-every", type=int, default=50, show_default=True)
+@click.option("--tensorboard", is_flag=True, help="Also log losses and images to WORKDIR/tensorboard (the extra).")
 def train(task, image, preset, out, workdir, resume, force, seed, device, sigma, quality, extra, restorer,
-          iterations, degraded_negatives, calibrate_taps, checkpoint_every):
+          iterations, degraded_negatives, calibrate_taps, checkpoint_every, tensorboard):
     """Train a task-specific MDF loss on one image or several (Phase 1)."""
     import dataclasses
 
@@ -81,7 +73,7 @@ def train(task, image, preset, out, workdir, resume, force, seed, device, sigma,
         config = dataclasses.replace(config, iterations=iterations)
     if degraded_negatives is not None:
         config = dataclasses.replace(config, degraded_negatives=degraded_negatives)
-    params, plugins = _params(task, sigma, quality, extra), None
+    params, plugins = _params(sigma, quality, extra), None
     if restorer is not None:
         from mdfloss.restoration.degradations import TASKS
 
@@ -96,6 +88,6 @@ def train(task, image, preset, out, workdir, resume, force, seed, device, sigma,
     weights = train_loss(task, out=out, image=list(image) or None, preset=preset, config=config, plugins=plugins,
                          distortion_params=params, workdir=workdir,
                          resume=resume, force=force, seed=seed, device=device,
-                         checkpoint_every=checkpoint_every, calibrate_taps=calibrate_taps)
+                         checkpoint_every=checkpoint_every, calibrate_taps=calibrate_taps, tensorboard=tensorboard)
     run = weights.metadata["training_run"]
     click.echo(f"wrote {out}: {len(weights.critics)} scales, task {task}, {run['seconds']:.0f} s on {run['device']}")

@@ -64,14 +64,17 @@ def create(out_dir, reference, methods, from_benchmark, set_name, limit, data_ro
 @click.option("--token", default=None, help="Require ?token=T on every request.")
 @click.option("--trials", type=click.IntRange(min=1), default=30, show_default=True, help="Answers per observer.")
 @click.option("--seed", type=int, default=None, help="Seed of the pair choice (default: random).")
-def serve(study_dir, host, port, token, trials, seed):
+@click.option("--sampler", default="active", show_default=True,
+              help="Pair choice: active (information gain) or random; registered strategies too.")
+def serve(study_dir, host, port, token, trials, seed, sampler):
     """Serve the observer page and its JSON API."""
     _need("the study server", "scipy", "starlette", "uvicorn")
     from mdfloss.study.server import serve as run_server
 
     if token is not None and not token:
         raise InvalidInputError("--token: an empty token protects nothing; give a secret or leave it out")
-    run_server(Path(study_dir), host=host, port=port, token=token, trials=trials, seed=seed, echo=click.echo)
+    run_server(Path(study_dir), host=host, port=port, token=token, trials=trials, seed=seed, sampler=sampler,
+               echo=click.echo)
 
 
 def _answers_of(source: Path):
@@ -128,7 +131,8 @@ def export(study_dir, out_csv):
 @click.option("--scenes", type=int, default=2, show_default=True)
 @click.option("--observers", type=int, default=10, show_default=True)
 @click.option("--answers-per-observer", type=int, default=30, show_default=True)
-@click.option("--sampling", type=click.Choice(["active", "random", "both"]), default="both", show_default=True)
+@click.option("--sampling", default="both", show_default=True,
+              help="A pair-choice strategy (active, random, or a registered one), or both: active and random.")
 @click.option("--spread", type=float, default=3.0, show_default=True, help="Range of the true JODs.")
 @click.option("--repeats", type=click.IntRange(min=1), default=1, show_default=True, help="Simulations per sampling.")
 @click.option("--seed", type=int, default=0, show_default=True)

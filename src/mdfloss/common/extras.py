@@ -9,7 +9,8 @@ from mdfloss.common.errors import MDFError
 
 #: extra -> what it brings, for the message.
 EXTRAS = {"metrics": "torchvision, piq, cvvdp, flip-evaluator, scipy and matplotlib",
-          "study": "starlette, uvicorn, scipy and matplotlib", "data": "pooch"}
+          "study": "starlette, uvicorn, scipy and matplotlib", "data": "pooch", "spandrel": "spandrel",
+          "basicsr": "basicsr-fixed, BasicSR for current torchvision", "tensorboard": "tensorboard"}
 
 
 class MissingExtraError(MDFError, ImportError):

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Sequence
 import torch
 
 from mdfloss.common.errors import OutputPathError, WeightFileError
-from mdfloss.common.files import atomic_write_bytes
+from mdfloss.common.files import atomic_write_bytes, sha256_file  # noqa: F401 - sha256_file: older imports
 
 RUN_FILE = "run.json"
 
@@ -46,24 +46,20 @@ def step_lr(base: float, iteration: int, total: int, decay_at: Sequence[float], 
     return base * factor ** sum(iteration >= f * total for f in decay_at)
 
 
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 class JsonlLog:
-    """Append-only JSONL log: one flushed line per record; disabled logs write nothing."""
+    """Append-only JSONL log: one flushed line per record; disabled logs write nothing. ``mirror`` also gets
+    every record (TensorBoard, :mod:`mdfloss.common.tensorboard`)."""
 
-    def __init__(self, path: Path, enabled: bool = True) -> None:
+    def __init__(self, path: Path, enabled: bool = True, mirror=None) -> None:
         self._f = open(path, "a", encoding="utf-8") if enabled else None
+        self._mirror = mirror if enabled else None
 
     def write(self, **record: Any) -> None:
         if self._f is not None:
             self._f.write(json.dumps(record) + "\n")
             self._f.flush()
+        if self._mirror is not None:
+            self._mirror(record)
 
     def close(self) -> None:
         if self._f is not None:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mdfloss.common.extras import require
-from mdfloss.common.runs import sha256_file
+from mdfloss.common.files import sha256_file
 from mdfloss.data.sets import DataError, DataSet, verify
 
 

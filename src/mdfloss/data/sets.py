@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from mdfloss.common.errors import InvalidInputError, MDFError
-from mdfloss.common.runs import sha256_file
+from mdfloss.common.files import sha256_file
 
 
 class DataError(MDFError, ValueError):

@@ -36,3 +36,7 @@ def expected_keys(width: int, in_channels: int = 3) -> dict[str, tuple[int, ...]
 def architecture_of(widths: list[int]) -> list[dict[str, int]]:
     """The ``architecture`` metadata of critics of these widths."""
     return [{"width": w, "num_layers": NUM_LAYERS, "kernel_size": KERNEL_SIZE, "in_channels": 3} for w in widths]
+
+#: How the loss runs its critics: every critic on the full-resolution image (as published), or each on the
+#: image resized to the scale it was trained at.
+MODES = ("reference", "pyramid")

@@ -4,8 +4,17 @@ adversarial training steps (:mod:`.steps`), the run loop with checkpoints and re
 (:mod:`.trainer`) and the presets (:mod:`.presets`). It writes loss files with
 :mod:`mdfloss.loss.weights`."""
 
+from mdfloss.phase1.config import Phase1Config
 from mdfloss.phase1.presets import PRESETS, preset_config
-from mdfloss.phase1.steps import Phase1Config
-from mdfloss.phase1.trainer import train_loss
+
+
+def __getattr__(name: str):
+    # The trainer imports torch: only when it is used, so that `mdfloss --help` starts fast.
+    if name == "train_loss":
+        from mdfloss.phase1.trainer import train_loss
+
+        return train_loss
+    raise AttributeError(f"module 'mdfloss.phase1' has no attribute {name!r}")
+
 
 __all__ = ["train_loss", "Phase1Config", "PRESETS", "preset_config"]

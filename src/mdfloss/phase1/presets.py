@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from mdfloss.common.errors import InvalidInputError
-from mdfloss.phase1.steps import Phase1Config
+from mdfloss.phase1.config import Phase1Config
 
 PRESETS: dict[str, Phase1Config] = {
     # 6 scales up to 128 px, all 32 channels wide: about 5-6 minutes on 2 cores.

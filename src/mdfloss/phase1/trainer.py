@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import torch
-from tqdm.auto import tqdm
 
+from mdfloss._version import __version__
 from mdfloss.common.checkpoint import list_checkpoints, load_latest, save_checkpoint
 from mdfloss.common.device import resolve_device
-from mdfloss.common.errors import InvalidInputError, OutputPathError, TrainingDivergedError
+from mdfloss.common.errors import (
+    InvalidInputError,
+    OutputPathError,
+    TrainingDivergedError,
+)
 from mdfloss.common.files import check_output_path
 from mdfloss.common.imageio import IMAGE_SUFFIXES, image_files, read_image
+from mdfloss.common.extras import require
+from mdfloss.common.progress import progress_bar
+from mdfloss.common.tensorboard import TensorBoard
 from mdfloss.common.resize import resize, scale_size
 from mdfloss.common.runs import JsonlLog, derive_generator, prepare_workdir
 from mdfloss.loss.assets import bundled_image_path
@@ -26,7 +33,8 @@ from mdfloss.phase1 import steps
 from mdfloss.phase1.distortions import Distortion, make_distortion
 from mdfloss.phase1.nets import Critic, Generator
 from mdfloss.phase1.presets import preset_config
-from mdfloss.phase1.pyramid import Pyramid, build_pyramid
+from mdfloss.phase1.pyramid import Pyramid, build_pyramid, to_01
+from mdfloss.tasks import Task
 
 CHECKPOINT_FORMAT = "mdfloss-phase1-checkpoint"
 
@@ -63,8 +71,6 @@ def _payload(fingerprint: str, state: _State, k: int, iteration: int, models: st
 def _output_weights(state: _State, pyr: Pyramid, distortion: Distortion, task: str, image_info: dict,
                     config: steps.Phase1Config, seed: int, preset: str | None, seconds: float,
                     device: torch.device) -> LossWeights:
-    from mdfloss import __version__
-
     states = [{k: v.detach().cpu() for k, v in c.state_dict().items()} for c in state.critics]
     meta = loss_metadata(
         [c.width for c in state.critics], input_range=[-1.0, 1.0], scale_factors=list(pyr.factors), task=task,
@@ -180,7 +186,7 @@ def _scale_run(k: int, state: _State, pyr: Pyramid, distortion: Distortion, conf
 
 
 def train_loss(
-    task: str = "sisr",
+    task: str | Task = "sisr",
     *,
     out: str | Path,
     image: str | Path | Sequence[str | Path] | None = None,
@@ -197,29 +203,36 @@ def train_loss(
     progress: bool | None = None,
     stop_after: int | None = None,
     calibrate_taps: str | None = None,
+    tensorboard: bool = False,
 ) -> LossWeights | None:
     """Train a task-specific MDF loss on one image and write it to ``out``.
 
     Args:
-        task: ``sisr``, ``denoise``, ``jpeg``, a name in ``plugins``, or ``"module:function"``.
+        task: ``sisr``, ``denoise``, ``jpeg``, a name in ``plugins`` or registered with
+            :func:`mdfloss.tasks.register_task`, ``"module:function"``, or a :class:`mdfloss.tasks.Task`
+            (``get_task("denoise", {"sigma": 25})``: its parameters in the units every command uses).
         out: the loss file to write (atomically, only once the run has finished).
         image: the training image, a list of images or a folder; default the bundled CC0 photograph.
             Several images are fitted to the pyramid, centre-cropped to a common size and trained on
             as one batch; ``training_image`` in the metadata then lists them all.
         preset: ``fast`` (<= 10 min on 2 CPU cores), ``standard`` (<= 30 min), ``paper``
             (SinGAN's defaults, for a GPU). Ignored when ``config`` is given.
-        distortion_params: e.g. ``{"sigma": 25/255}`` or ``{"quality": [5, 30]}``.
+        distortion_params: e.g. ``{"sigma": 25/255}`` (Phase 1's noise is on the 0-1 scale) or
+            ``{"quality": [5, 30]}`` (a range: a random value per image). Not with a ``Task``.
         plugins: ``{name: tensor -> tensor}`` distortions that ``task`` may name.
         workdir: checkpoints, ``run.json`` and ``log.jsonl``; default ``<out>.work``.
         resume: continue from the newest good checkpoint in ``workdir``.
         force: overwrite ``out`` and discard an earlier run in ``workdir``.
         seed: all randomness derives from it; a resumed run ends with the same weights.
         checkpoint_every: iterations between checkpoints (one is also written after each scale).
-        progress: show progress bars (default: when stderr is a terminal).
+        progress: True: progress bars; False: none; None (default): bars on a terminal, else a plain line
+            every few iterations (under Slurm or nohup).
         stop_after: stop (without writing ``out``) after this many iterations in total;
             for tests of resume.
         calibrate_taps: ``"ratio"`` or ``"likelihood"``: fit calibrated taps on the training images against
             the task's artefact before writing ``out`` (:mod:`mdfloss.analysis.calibrate`); default none.
+        tensorboard: also log the losses of every scale, and each scale's generator input (the task's
+            artefact) and reconstruction, to ``workdir/tensorboard`` (the ``[tensorboard]`` extra).
 
     Returns:
         The trained :class:`LossWeights`, or None when stopped by ``stop_after``.
@@ -229,6 +242,10 @@ def train_loss(
         >>> weights = train_loss("jpeg", out="jpeg.safetensors", preset="fast")  # doctest: +SKIP
     """
     config = config or preset_config(preset or "fast")
+    if isinstance(task, Task):
+        if distortion_params:
+            raise InvalidInputError("distortion_params: a Task carries its parameters; give one or the other")
+        task, distortion_params = task.phase1_spec()
     distortion = make_distortion(task, distortion_params, plugins)
     out = check_output_path(out, force=force, argument="out")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
@@ -239,6 +256,8 @@ def train_loss(
     if not isinstance(checkpoint_every, int) or checkpoint_every < 1:
         raise InvalidInputError(f"checkpoint_every: expected a positive integer, got {checkpoint_every!r}")
     dev = resolve_device(device)
+    if tensorboard:
+        require("tensorboard", "tensorboard", "TensorBoard logging")  # before anything is written
     artefact = _calibration_artefact(task, distortion, calibrate_taps)
     img01, image_info = _read_training_images(image, config)
     shas = image_info["sha256"] if isinstance(image_info, dict) else [i["sha256"] for i in image_info]
@@ -255,7 +274,8 @@ def train_loss(
         raise OutputPathError(f"workdir: cannot create '{workdir}' ({exc.strerror})") from None
     pyr = build_pyramid(img01, config, dev)
     state = _State(steps.Finished(z_rec=steps.randn(pyr.reals[0].shape, derive_generator(seed, "z-rec"), dev)))
-    with JsonlLog(workdir / "log.jsonl") as log:
+    tb = TensorBoard(workdir / "tensorboard" if tensorboard else None)
+    with JsonlLog(workdir / "log.jsonl", mirror=tb.log_event) as log, contextlib.closing(tb):
         if resume:
             _restore(workdir, fingerprint, state, pyr, distortion, config, seed, dev, log)
         log.write(event="start", task=task, distortion=distortion.spec, scales=len(pyr.reals),
@@ -263,7 +283,7 @@ def train_loss(
         t_start = time.perf_counter()
         try:
             if not _run_scales(state, pyr, distortion, config, seed, dev, workdir, fingerprint, log,
-                               checkpoint_every, sys.stderr.isatty() if progress is None else progress, stop_after):
+                               checkpoint_every, progress, stop_after, tb):
                 return None
         except TrainingDivergedError as exc:
             newest = list_checkpoints(workdir)
@@ -286,7 +306,7 @@ def train_loss(
 
 def _run_scales(state: _State, pyr: Pyramid, distortion: Distortion, config: steps.Phase1Config, seed: int,
                 dev: torch.device, workdir: Path, fingerprint: str, log: JsonlLog, checkpoint_every: int,
-                show: bool, stop_after: int | None) -> bool:
+                show: bool | None, stop_after: int | None, tb: TensorBoard) -> bool:
     """Train the remaining scales; False when stopped early by ``stop_after``."""
     num_scales, total_done = len(pyr.reals), 0
     step_counter = state.scale * (config.iterations + 1) + state.iteration  # checkpoint numbers
@@ -294,8 +314,8 @@ def _run_scales(state: _State, pyr: Pyramid, distortion: Distortion, config: ste
         run, it0 = _scale_run(k, state, pyr, distortion, config, seed, dev)
         size = "x".join(map(str, pyr.reals[k].shape[-2:]))
         t_scale = time.perf_counter()
-        with tqdm(total=config.iterations, initial=it0, desc=f"scale {k + 1}/{num_scales} ({size})",
-                  disable=not show, leave=False, unit="it") as bar:
+        with progress_bar(config.iterations, initial=it0, desc=f"scale {k + 1}/{num_scales} ({size})",
+                          enabled=show, leave=False) as bar:
             for it in range(it0, config.iterations):
                 stats = steps.train_iteration(run, it)
                 bar.update(1)
@@ -309,6 +329,8 @@ def _run_scales(state: _State, pyr: Pyramid, distortion: Distortion, config: ste
                 if stop_after is not None and total_done >= stop_after:
                     return False
         steps.finish_scale(run.models.generator, state.done, run.rec_in, run.amp)
+        tb.image(f"scale{k}/generator_input", to_01(run.rec_in[0][0]), config.iterations)
+        tb.image(f"scale{k}/reconstruction", to_01(state.done.recs[-1][0].detach()), config.iterations)
         state.critics.append(run.models.critic.eval())
         step_counter += 1
         save_checkpoint(workdir, step_counter, _payload(fingerprint, state, k + 1, 0, None))

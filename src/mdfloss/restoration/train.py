@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import io
 import itertools
-import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +21,36 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from torch.utils.data.distributed import DistributedSampler
-from tqdm.auto import tqdm
 
 from mdfloss.common.checkpoint import list_checkpoints, load_latest, save_checkpoint
-from mdfloss.common.device import dist_info, init_distributed, local_device, mean_over_ranks, resolve_device
+from mdfloss.common.device import (
+    dist_info,
+    init_distributed,
+    local_device,
+    mean_over_ranks,
+    resolve_device,
+)
 from mdfloss.common.errors import InvalidInputError, OutputPathError, WeightFileError
+from mdfloss.common.extras import require
 from mdfloss.common.files import atomic_write_bytes
-from mdfloss.common.runs import JsonlLog, load_checked, prepare_workdir, sha256_file, step_lr
+from mdfloss.common.progress import progress_bar
+from mdfloss.common.tensorboard import TensorBoard
+from mdfloss.common.runs import (
+    JsonlLog,
+    load_checked,
+    prepare_workdir,
+    sha256_file,
+    step_lr,
+)
+from mdfloss.restoration import foreign_models
 from mdfloss.restoration.data import EvalPairs, TrainPatches, resolve_set
-from mdfloss.restoration.degradations import Degradation
-from mdfloss.restoration.losses import build_loss
+from mdfloss.restoration.evaluate import is_restorer_file
+from mdfloss.restoration.losses import WeightedSum, build_loss
 from mdfloss.restoration.metrics import fidelity
 from mdfloss.restoration.models import MODEL_KIND, build_model
 from mdfloss.restoration.presets import RestorerPreset
+from mdfloss.tasks import Task, get_task
+
 
 class _ResumableSampler(DistributedSampler):
     """DistributedSampler that leaves out the first ``skip`` indices of this rank (a resumed run)."""
@@ -84,6 +100,16 @@ def load_init(model: torch.nn.Module, path: str | Path, task: str) -> None:
                               f"other settings ({first})") from None
 
 
+def _foreign_preset(preset: RestorerPreset, init: str | Path, task: str) -> RestorerPreset:
+    """The preset with its network replaced by the one in another project's weight file (checked against the task)."""
+    spec = foreign_models.load_foreign(init, argument="init")[1]
+    factor = get_task(task, preset.degradation).factor
+    if spec["scale"] != factor:
+        raise WeightFileError(f"init: '{init}' is a {spec['scale']}x {spec['architecture']} network; task {task!r} "
+                              f"with {preset.degradation} needs {factor}x")
+    return replace(preset, model=spec)
+
+
 @dataclass
 class _Run:
     """A training run's parts, built before anything is written."""
@@ -93,23 +119,28 @@ class _Run:
     criterion: torch.nn.Module
     train_set: TrainPatches
     val: EvalPairs | None
-    degradation: Degradation
+    degradation: Task
     dev: torch.device
     rank: int
     world: int
 
 
-def _build(task: str, loss: str, preset: RestorerPreset, init, seed: int, dev: torch.device, world: int,
-           rank: int, data_root: Path | None) -> _Run:
+def _build(task: str, loss: str | WeightedSum, preset: RestorerPreset, init, seed: int, dev: torch.device,
+           world: int, rank: int, data_root: Path | None) -> _Run:
     if preset.batch % world:
         raise InvalidInputError(f"batch: the global batch {preset.batch} must divide by the {world} processes")
-    degradation = Degradation(task, **preset.degradation)
-    criterion = build_loss(loss).to(dev)
-    with torch.random.fork_rng(devices=[]):  # seeded initialisation without touching the caller's RNG
-        torch.manual_seed(seed)
-        model = build_model(preset.model, scale=degradation.factor)
-    if init is not None:
-        load_init(model, init, task)
+    degradation = get_task(task, preset.degradation)
+    criterion = (loss if isinstance(loss, WeightedSum) else build_loss(loss)).to(dev)
+    if preset.model.get("arch") == foreign_models.ARCH:  # another project's network, weights and all
+        if init is None:
+            raise InvalidInputError("init: a spandrel network is built from its weight file; give it with --init")
+        model = foreign_models.load_foreign(init, argument="init")[0]
+    else:
+        with torch.random.fork_rng(devices=[]):  # seeded initialisation without touching the caller's RNG
+            torch.manual_seed(seed)
+            model = build_model(preset.model, scale=degradation.factor)
+        if init is not None:
+            load_init(model, init, task)
     model = model.to(dev)
     if world > 1 and dev.type == "cuda":
         model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
@@ -137,7 +168,7 @@ def _save_model(run: _Run, final: Path, task: str, loss: str, preset: RestorerPr
 
 
 def _loop(run: _Run, preset: RestorerPreset, start: int, work: Path, log: JsonlLog, bar, checkpoint_every: int,
-          stop_after: int | None) -> tuple[bool, int, float]:
+          stop_after: int | None, tb: TensorBoard) -> tuple[bool, int, float]:
     """Iterations ``start..``; returns (finished, patches seen, seconds)."""
     net = DistributedDataParallel(run.model) if run.world > 1 else run.model
     batches = iter(_loader(run, preset, start))
@@ -160,6 +191,8 @@ def _loop(run: _Run, preset: RestorerPreset, start: int, work: Path, log: JsonlL
         if run.val is not None and run.rank == 0 and ((it + 1) % preset.val_every == 0 or it + 1 == preset.iterations):
             log.write(event="val", iteration=it + 1, set=preset.val_set,
                       **validate(run.model, run.val, preset.val_images, run.degradation.factor, run.dev))
+            if tb.writer is not None:
+                _log_sample(run, tb, it + 1)
         if run.rank == 0 and (it + 1) % checkpoint_every == 0 and it + 1 < preset.iterations:
             save_checkpoint(work, it + 1, {"model": run.model.state_dict(), "opt": run.opt.state_dict(),
                                            "iteration": it + 1})
@@ -168,9 +201,20 @@ def _loop(run: _Run, preset: RestorerPreset, start: int, work: Path, log: JsonlL
     return True, seen, time.perf_counter() - t0
 
 
+@torch.no_grad()
+def _log_sample(run: _Run, tb: TensorBoard, step: int) -> None:
+    """The first validation image, degraded and restored, for TensorBoard."""
+    _, lq, hq = run.val[0]
+    was_training = run.model.training
+    restored = run.model.eval()(lq[None].to(run.dev))[0]
+    run.model.train(was_training)
+    tb.image("val/restored", restored, step)
+    tb.image("val/reference", hq, step)
+
+
 def train_restorer(
     task: str,
-    loss: str,
+    loss: str | WeightedSum,
     out_dir: str | Path,
     preset: RestorerPreset,
     *,
@@ -183,14 +227,25 @@ def train_restorer(
     checkpoint_every: int = 100,
     progress: bool | None = None,
     stop_after: int | None = None,
+    tensorboard: bool = False,
 ) -> Path | None:
     """Train, checkpoint and write ``out_dir/model.pt`` (weights-only) and ``out_dir/metrics.jsonl``.
+
+    ``loss``: a spec such as ``l1+0.1*mdf:jpeg`` or a loss that :func:`~mdfloss.restoration.losses.build_loss`
+    built (used as it is, recorded by its spec).
 
     ``out_dir/run.json`` records the settings; ``resume`` with other settings is refused, and a
     folder holding an earlier run's checkpoints needs ``resume`` or ``force``. A resumed run logs
     ``{"event": "resumed", "iteration": N}``. Returns the model path on rank 0 (None on other ranks
-    or when stopped by ``stop_after``).
+    or when stopped by ``stop_after``). ``progress``: True a bar, False nothing, None (default) a bar on a
+    terminal and a plain line every few iterations elsewhere (Slurm, nohup). ``tensorboard``: also log the
+    losses, validation metrics and a restored validation image to ``out_dir/tensorboard`` (the extra).
     """
+    criterion, loss = (loss, loss.spec) if isinstance(loss, WeightedSum) else (None, loss)
+    if tensorboard:
+        require("tensorboard", "tensorboard", "TensorBoard logging")  # before anything is written
+    if init is not None and Path(init).is_file() and not is_restorer_file(init):
+        preset = _foreign_preset(preset, init, task)
     dev = resolve_device(device)
     joined = init_distributed(dev)
     rank, world = dist_info()
@@ -204,7 +259,7 @@ def train_restorer(
     check = dict(resume=resume, force=force, has_checkpoints=bool(list_checkpoints(work)),
                  clear=[work, out_dir / "metrics.jsonl", final])
     prepare_workdir(out_dir, settings, write=False, **check)  # refuse before the data is read
-    run = _build(task, loss, preset, init, seed, dev, world, rank, data_root)  # reads the data before any write
+    run = _build(task, criterion or loss, preset, init, seed, dev, world, rank, data_root)  # reads the data first
     try:
         prepare_workdir(out_dir, settings, write=rank == 0, **check)
         if rank == 0:
@@ -213,7 +268,8 @@ def train_restorer(
         raise OutputPathError(f"out: cannot create '{out_dir}' ({exc.strerror})") from None
     if joined:
         dist.barrier()  # the other ranks read checkpoints only once rank 0 has checked the folder
-    log = JsonlLog(out_dir / "metrics.jsonl", enabled=rank == 0)
+    tb = TensorBoard(out_dir / "tensorboard" if tensorboard and rank == 0 else None)
+    log = JsonlLog(out_dir / "metrics.jsonl", enabled=rank == 0, mirror=tb.log_event)
     start = 0
     if resume:
         payload, skipped = load_latest(work)
@@ -224,10 +280,10 @@ def train_restorer(
             run.opt.load_state_dict(payload["opt"])
             start = payload["iteration"]
             log.write(event="resumed", iteration=start)
-    show = rank == 0 and (progress if progress is not None else os.isatty(2))
-    bar = tqdm(total=preset.iterations, initial=start, disable=not show, desc=f"{task} {loss}", unit="it")
+    bar = progress_bar(preset.iterations, initial=start, desc=f"{task} {loss}",
+                       enabled=progress if rank == 0 else False)
     try:
-        finished, seen, seconds = _loop(run, preset, start, work, log, bar, checkpoint_every, stop_after)
+        finished, seen, seconds = _loop(run, preset, start, work, log, bar, checkpoint_every, stop_after, tb)
         if finished and rank == 0:
             _save_model(run, final, task, loss, preset, seed, seconds, seen)
             return final
@@ -235,6 +291,7 @@ def train_restorer(
     finally:
         bar.close()
         log.close()
+        tb.close()
         if joined:
             dist.barrier()
             dist.destroy_process_group()

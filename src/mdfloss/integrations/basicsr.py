@@ -1,0 +1,66 @@
+"""BasicSR drop-in: ``type: MDFLoss`` in a BasicSR training YAML.
+
+Importing this module registers :class:`MDFLoss` in BasicSR's ``LOSS_REGISTRY`` (BasicSR finds only its own
+losses by itself, so import it in the script that starts the training, as ``examples/basicsr/train.py`` does).
+As ``pixel_opt`` it replaces the pixel loss; as ``perceptual_opt`` with ``as_perceptual: true`` it is added to the
+pixel loss (BasicSR's SRModel expects a (perceptual, style) pair there):
+
+.. code-block:: yaml
+
+    train:
+      pixel_opt: {type: L1Loss, loss_weight: 1.0}
+      perceptual_opt: {type: MDFLoss, loss: sisr, mode: pyramid, loss_weight: 0.01, as_perceptual: true}
+
+Arguments: ``loss`` (a shipped loss name or a loss file), ``mode``, ``scales``, ``taps``, ``normalize``,
+``calibrated`` (as :class:`mdfloss.MDFLoss`), ``loss_weight`` and ``reduction`` (as BasicSR's losses).
+The network's output is not range-checked (training outputs overshoot [0, 1] a little); BasicSR's
+element-wise ``weight`` is not supported by a feature loss and is refused.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from mdfloss.common.errors import InvalidInputError
+from mdfloss.common.extras import require
+
+
+class MDFLoss(nn.Module):
+    """An MDF loss with BasicSR's conventions (``loss_weight``, ``reduction``, ``forward(pred, target, weight)``)."""
+
+    def __init__(self, loss: str = "sisr", mode: str = "pyramid", scales: Sequence[int] | None = None,
+                 taps: Sequence[str] | None = None, normalize: bool = False, calibrated: bool | None = None,
+                 loss_weight: float = 1.0, reduction: str = "mean", as_perceptual: bool = False) -> None:
+        super().__init__()
+        from mdfloss.loss.assets import available_losses
+        from mdfloss.loss.mdf import MDFLoss as _MDFLoss
+
+        if isinstance(loss_weight, bool) or not isinstance(loss_weight, (int, float)) or not loss_weight > 0:
+            raise InvalidInputError(f"loss_weight: expected a positive number, got {loss_weight!r}")
+        kw = dict(mode=mode, scales=None if scales is None else list(scales),
+                  taps=None if taps is None else list(taps), reduction=reduction, normalize=normalize,
+                  calibrated=calibrated, check_range=False)
+        kw = {k: v for k, v in kw.items() if v is not None}
+        self.mdf = _MDFLoss.pretrained(loss, **kw) if loss in available_losses() else _MDFLoss.from_file(loss, **kw)
+        self.loss_weight = float(loss_weight)
+        self.as_perceptual = bool(as_perceptual)
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None, **kwargs):
+        if weight is not None:
+            raise InvalidInputError("weight: MDFLoss compares critic features, not pixels; an element-wise weight "
+                                    "does not apply (leave it out)")
+        value = self.loss_weight * self.mdf(pred, target)
+        return (value, None) if self.as_perceptual else value
+
+
+def register() -> None:
+    """Put :class:`MDFLoss` into BasicSR's ``LOSS_REGISTRY`` (idempotent)."""
+    registry = require("basicsr.utils.registry", "basicsr", "the BasicSR integration").LOSS_REGISTRY
+    if "MDFLoss" not in registry:
+        registry.register(MDFLoss)
+
+
+register()

@@ -1,0 +1,79 @@
+"""Networks from other projects' weight files (SwinIR, RRDB/ESRGAN, Real-ESRGAN, DnCNN, ...), through spandrel.
+
+``train-restorer --init FILE.pth`` fine-tunes any architecture that spandrel recognises from its weights, and
+``evaluate --model FILE.pth --task T`` scores one. The model mdfloss writes records the network as
+``{"arch": "spandrel", "architecture": ID, "scale": S}`` beside its weights; loading it asks spandrel again, so
+no code is pickled. Weight files are read with ``torch.load(weights_only=True)`` or safetensors.
+
+Example:
+    >>> from mdfloss.restoration.foreign_models import load_foreign  # doctest: +SKIP
+    >>> model, arch = load_foreign("RealESRGAN_x4plus.pth", argument="init")  # doctest: +SKIP
+    >>> arch  # doctest: +SKIP
+    {'arch': 'spandrel', 'architecture': 'ESRGAN', 'scale': 4}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mdfloss.common.errors import WeightFileError
+from mdfloss.common.extras import require
+
+ARCH = "spandrel"
+
+
+def _descriptor(state: dict[str, Any], source: str, argument: str):
+    spandrel = require("spandrel", "spandrel", "networks from other projects' weight files")
+    try:
+        descriptor = spandrel.ModelLoader(device="cpu").load_from_state_dict(state)
+    except Exception as exc:  # noqa: BLE001 - spandrel raises its own errors for unknown layouts
+        first = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+        raise WeightFileError(f"{argument}: '{source}' is neither a train-restorer model nor a network spandrel "
+                              f"recognises ({first})") from None
+    if not isinstance(descriptor.model, torch.nn.Module) or descriptor.input_channels != 3:
+        raise WeightFileError(f"{argument}: '{source}' is a {descriptor.architecture.name} network for "
+                              f"{descriptor.input_channels}-channel images; mdfloss restores RGB images")
+    return descriptor
+
+
+def read_state(path: str | Path, argument: str) -> dict[str, Any]:
+    """The tensors of a ``.pth``/``.pt``/``.ckpt`` or ``.safetensors`` file, unwrapped from the usual containers
+    (``params_ema``, ``params``, ``state_dict``, ``model``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightFileError(f"{argument}: '{path}' does not exist or is not a file")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any failure is a bad file to the user
+        raise WeightFileError(f"{argument}: '{path}' is not a readable weight file ({type(exc).__name__})") from None
+    for key in ("params_ema", "params", "state_dict", "model"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+            break
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise WeightFileError(f"{argument}: '{path}' holds no state dict of tensors")
+    return state
+
+
+def load_foreign(path: str | Path, *, argument: str) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The network in ``path`` and the ``model`` entry mdfloss records for it."""
+    descriptor = _descriptor(read_state(path, argument), str(path), argument)
+    spec = {"arch": ARCH, "architecture": descriptor.architecture.id, "scale": int(descriptor.scale)}
+    return descriptor.model, spec
+
+
+def rebuild(spec: dict[str, Any], state: dict[str, Any], *, source: str, argument: str) -> torch.nn.Module:
+    """The network a model written by mdfloss records as ``spec`` (``arch: spandrel``), with ``state`` loaded."""
+    descriptor = _descriptor(state, source, argument)
+    if descriptor.architecture.id != spec.get("architecture"):
+        raise WeightFileError(f"{argument}: '{source}' records a {spec.get('architecture')} network but holds "
+                              f"{descriptor.architecture.id} weights")
+    return descriptor.model
