@@ -10,6 +10,16 @@ python3 -m venv "$work/venv"
 py="$work/venv/bin/python"
 "$py" -m pip install -q torch==2.13.0
 "$py" -m pip install -q .
+# The metrics extra takes ranges: added to an environment that holds torch 2.13.0, pip keeps that torch (and picks
+# the torchvision that matches it) instead of replacing it. Resolved only (--dry-run), not installed.
+"$py" -m pip install -q --dry-run --report "$work/metrics.json" ".[metrics]"
+"$py" - "$work/metrics.json" <<'PY'
+import json, sys
+plan = {i["metadata"]["name"].lower(): i["metadata"]["version"] for i in json.load(open(sys.argv[1]))["install"]}
+if "torch" in plan:
+    sys.exit(f"core: pip install '.[metrics]' would replace torch 2.13.0 with {plan['torch']}")
+print("core: the metrics extra keeps torch 2.13.0, with torchvision", plan.get("torchvision"))
+PY
 cd "$work"
 "$py" - <<'PY'
 import numpy as np, torch

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,10 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 REFERENCE = SHARED / "reference"
 DATA = SHARED / "data"
+
+# The named sets the tests read (a user points MDFLOSS_DATA at their own, or downloads into the cache).
+if "MDFLOSS_DATA" not in os.environ and DATA.is_dir():
+    os.environ["MDFLOSS_DATA"] = str(DATA)
 
 
 def need(path: Path) -> Path:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
+
+from mdfloss.cli import main
 
 from .conftest import DATA, need
 
@@ -15,11 +20,17 @@ TIMING = {"seconds", "patches_per_s", "cost_vs_reference"}
 
 
 def _bench(*args: str, wait: bool = True):
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "mdfloss", "benchmark", "--task", "denoise", "--preset", "smoke", *args]
+    """``mdfloss benchmark --task denoise --preset smoke ARGS``: in its own process when it must run beside another
+    (``wait=False``), else in this one (the CLI's entry point, without a second torch import)."""
+    cmd = ["benchmark", "--task", "denoise", "--preset", "smoke", *args]
     if not wait:
-        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+        env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        return subprocess.Popen([sys.executable, "-m", "mdfloss", *cmd], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(cmd)
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 def _numbers(report: dict) -> dict:
@@ -38,8 +49,9 @@ def root(tmp_path_factory):
 
 
 def test_two_only_runs_at_once_then_report_only_equal_one_process(tmp_path, root):
-    single = _bench("--losses", "l1,l2", "--out", str(tmp_path / "single"), "--data-root", str(root))
-    assert single.returncode == 0, single.stderr
+    # In its own single-threaded process, as the --only runs are: their numbers must match to the last bit.
+    single = _bench("--losses", "l1,l2", "--out", str(tmp_path / "single"), "--data-root", str(root), wait=False)
+    assert single.wait(timeout=600) == 0, single.stderr.read()
     spread = tmp_path / "spread"
     procs = [_bench("--only", spec, "--seed", "0", "--out", str(spread), "--data-root", str(root), wait=False)
              for spec in ("l1", "l2")]
@@ -50,9 +62,10 @@ def test_two_only_runs_at_once_then_report_only_equal_one_process(tmp_path, root
     log = lambda d: (d / "pretrain_l1" / "metrics.jsonl").read_text().splitlines()  # noqa: E731
     assert len(log(spread)) == len(log(tmp_path / "single"))  # not trained twice, nor resumed
     assert not (spread / "results.md").exists()  # --only writes no report
-    rep = _bench("--report-only", "--losses", "l1,l2", "--out", str(spread), "--data-root", str(root))
-    assert rep.returncode == 0, rep.stderr
-    assert "missing" not in rep.stdout
+    rep = _bench("--report-only", "--losses", "l1,l2", "--out", str(spread), "--data-root", str(root), wait=False)
+    stdout, stderr = rep.communicate(timeout=600)
+    assert rep.returncode == 0, stderr
+    assert "missing" not in stdout
     a = json.loads((tmp_path / "single" / "results.json").read_text())
     b = json.loads((spread / "results.json").read_text())
     assert _numbers(a) == _numbers(b) and b["missing"] == []

@@ -9,7 +9,7 @@ import click
 _manifest = click.option("--manifest", type=click.Path(dir_okay=False), default=None,
                          help="A manifest file in the built-in one's format (default: the built-in one).")
 _root = click.option("--root", type=click.Path(file_okay=False), default=None,
-                     help="Where sets live [$MDFLOSS_DATA, else ../shared/data if present, else ~/.cache/mdfloss].")
+                     help="Where sets live [$MDFLOSS_DATA, else ~/.cache/mdfloss].")
 
 
 def _context(manifest, root):

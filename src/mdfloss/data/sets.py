@@ -3,8 +3,8 @@
 The manifest (``manifest.json`` beside this file, or ``--manifest FILE`` in the same format) lists each
 set's files with their public URL, sha256 and size, taken from a pinned commit of a public repository
 (``tools/make_data_manifest.py``), or an archive, or a page to fetch it from by hand. Sets live in
-``<root>/<NAME>/`` where the root is ``$MDFLOSS_DATA``, else ``../shared/data`` beside a source checkout
-when it exists, else the user's cache folder (``$XDG_CACHE_HOME/mdfloss`` or ``~/.cache/mdfloss``).
+``<root>/<NAME>/`` where the root is ``$MDFLOSS_DATA``, else the user's cache folder (``$XDG_CACHE_HOME/mdfloss``
+or ``~/.cache/mdfloss``).
 """
 
 from __future__ import annotations
@@ -24,13 +24,10 @@ class DataError(MDFError, ValueError):
 
 
 def data_root() -> Path:
-    """``$MDFLOSS_DATA``, else ``../shared/data`` beside a source checkout if it exists, else the cache folder."""
+    """``$MDFLOSS_DATA``, else the user's cache folder."""
     env = os.environ.get("MDFLOSS_DATA")
     if env:
         return Path(env)
-    shared = Path(__file__).resolve().parents[3].parent / "shared" / "data"
-    if shared.is_dir():
-        return shared
     cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(cache) / "mdfloss"
 
@@ -107,5 +104,5 @@ def status(ds: DataSet, root: Path) -> str:
         return "present"
     stems = {p.stem for p in folder.iterdir()}
     if all(Path(f["name"]).stem in stems for f in ds.files):
-        return "present (converted copy)"  # e.g. ../shared/data's PNGs of the BMP originals: not byte-checkable
+        return "present (converted copy)"  # e.g. PNGs converted from the BMP originals: not byte-checkable
     return f"incomplete ({present}/{len(ds.files)} files)"

@@ -1,0 +1,85 @@
+"""Options every long run has: progress lines without a terminal, --config files, and --tensorboard."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from mdfloss.cli import main
+
+from .conftest import DATA, need
+
+HAS_TENSORBOARD = importlib.util.find_spec("tensorboard") is not None
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _smoke(tmp_path, *extra):
+    return ["train-restorer", "--task", "denoise", "--loss", "l1", "--preset", "smoke", "--train-set",
+            need(DATA / "Set5"), "--val-set", DATA / "Set5", "--out", tmp_path / "r", *extra]
+
+
+def test_progress_lines_when_stderr_is_not_a_terminal(tmp_path):
+    # As under nohup or Slurm: stderr is a file, so a bar would stay silent; plain lines are printed instead.
+    args = [str(a) for a in _smoke(tmp_path, "--iterations", "6")]
+    done = subprocess.run([sys.executable, "-m", "mdfloss", *args], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("denoise l1: ")]
+    assert len(lines) == 6 and lines[-1].startswith("denoise l1: 6/6 (100%)"), done.stderr
+    assert all(" it/s, ETA " in line and "loss=" in line for line in lines)
+    assert "\r" not in done.stderr  # no bar redraws in a log file
+
+
+def test_config_file_sets_options_and_the_command_line_wins(tmp_path, capsys):
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(f"task: denoise\nloss: l1\npreset: smoke\niterations: 3\ntrain-set: {DATA / 'Set5'}\n"
+                   f"val_set: {DATA / 'Set5'}\nseed: 4\n")
+    code, out, err = run(capsys, "train-restorer", "--config", cfg, "--iterations", "2", "--out", tmp_path / "r")
+    assert code == 0, err
+    record = torch.load(tmp_path / "r" / "model.pt", weights_only=True)
+    assert record["preset"]["iterations"] == 2  # the flag beats the file's 3
+    assert record["seed"] == 4 and record["preset"]["train_set"] == str(DATA / "Set5")  # the file's values
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("nope: 1\n", "unknown key 'nope'"),
+    ("iterations: many\n", "key 'iterations'"),
+    ("resume: maybe\n", "key 'resume'"),
+    ("- a list\n", "must hold a mapping"),
+    ("task: [unclosed\n", "is not valid YAML"),
+])
+def test_config_file_refusals_name_the_key(tmp_path, capsys, text, fragment):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(text)
+    code, out, err = run(capsys, "train-restorer", "--config", cfg, "--task", "jpeg", "--loss", "l1",
+                         "--out", tmp_path / "r")
+    assert code == 2 and fragment in err and err.count("\n") == 1, err
+    assert not (tmp_path / "r").exists()
+    code, out, err = run(capsys, "benchmark", "--config", tmp_path / "missing.yaml", "--task", "jpeg",
+                         "--out", tmp_path / "b")
+    assert code == 2 and "--config: cannot read" in err
+
+
+@pytest.mark.skipif(not HAS_TENSORBOARD, reason="the [tensorboard] extra is not installed")
+def test_tensorboard_logs_losses_and_a_restored_image(tmp_path, capsys):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    code, out, err = run(capsys, *_smoke(tmp_path, "--tensorboard"))
+    assert code == 0, err
+    events = EventAccumulator(str(tmp_path / "r" / "tensorboard")).Reload()
+    assert "train/loss" in events.Tags()["scalars"] and "val/psnr_y" in events.Tags()["scalars"]
+    assert "val/restored" in events.Tags()["images"]
+
+
+@pytest.mark.skipif(HAS_TENSORBOARD, reason="the [tensorboard] extra is installed")
+def test_tensorboard_without_the_extra_names_it(tmp_path, capsys):
+    code, out, err = run(capsys, *_smoke(tmp_path, "--tensorboard"))
+    assert code == 2 and "pip install 'mdfloss[tensorboard]'" in err and not (tmp_path / "r").exists()
