@@ -13,6 +13,12 @@ SHARED = REPO.parent / "shared"
 REFERENCE = SHARED / "reference"
 DATA = SHARED / "data"
 
+# Under pytest-xdist (pyproject.toml runs two workers) each worker, and every process its tests start, uses one
+# torch thread: two workers with a thread per core never oversubscribe the cores, which slows torch many times.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
+
 # The named sets the tests read (a user points MDFLOSS_DATA at their own, or downloads into the cache).
 if "MDFLOSS_DATA" not in os.environ and DATA.is_dir():
     os.environ["MDFLOSS_DATA"] = str(DATA)

@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+from mdfloss.cli import main
 from mdfloss.study.create import crop_positions, load_study
 
 from .study_helpers import make_folders
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    return subprocess.run([sys.executable, "-m", "mdfloss", "study", *args], capture_output=True, text=True,
-                          env=env, timeout=120)
+def _cli(*args: str) -> SimpleNamespace:
+    """``mdfloss study ARGS`` through the CLI's entry point, in this process (tests/test_cli.py runs the real
+    ``python -m mdfloss``): its exit status and what it printed."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["study", *args])
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 def _method_args(methods: dict[str, Path]) -> list[str]:

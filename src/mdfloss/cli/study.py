@@ -100,29 +100,34 @@ def _answers_of(source: Path):
               help="Resamples of observers for the 95 % intervals (0: none).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--no-outliers", is_flag=True, help="Skip the outlier analysis.")
-def scale(source, out_dir, prior, bootstrap, seed, no_outliers):
+@click.option("--force", is_flag=True, help="Overwrite the results of an earlier scaling in --out.")
+def scale(source, out_dir, prior, bootstrap, seed, no_outliers, force):
     """Scale answers (a study folder or a pwcmp CSV) to JOD per scene and pooled."""
     _need("the JOD scaling", "scipy", "matplotlib")
     from mdfloss.study.analysis import scale_study
     from mdfloss.study.report import write_scaling
 
     answers = _answers_of(Path(source))
+    taken = [n for n in ("jod.csv", "observers.csv", "jod.md", "jod.png") if (Path(out_dir) / n).exists()]
+    if taken and not force:  # refused before the minutes of bootstrap, not after
+        raise InvalidInputError(f"--out: '{out_dir}' already holds {', '.join(taken)}; pass --force to overwrite them")
     result = scale_study(answers, prior=prior, bootstrap=bootstrap, seed=seed, outliers=not no_outliers,
                          progress=click.echo)
-    write_scaling(result, Path(out_dir), bootstrap=bootstrap, prior=prior)
+    write_scaling(result, Path(out_dir), bootstrap=bootstrap, prior=prior, force=True)
     click.echo(f"wrote {out_dir}/jod.csv, jod.md and jod.png from {len(answers)} answers")
 
 
 @study.command()
 @click.argument("study_dir", type=click.Path(file_okay=False))
 @click.option("--out", "out_csv", required=True, type=click.Path(dir_okay=False), help="CSV in pwcmp's format.")
-def export(study_dir, out_csv):
+@click.option("--force", is_flag=True, help="Overwrite an existing --out file.")
+def export(study_dir, out_csv, force):
     """Write a study's answers as a CSV in pwcmp's table format."""
     from mdfloss.common.files import check_output_path
     from mdfloss.study.answers import write_answers_csv
 
     answers = _answers_of(Path(study_dir))
-    write_answers_csv(answers, check_output_path(out_csv, argument="--out"))
+    write_answers_csv(answers, check_output_path(out_csv, force=force, argument="--out"))
     click.echo(f"wrote {out_csv}: {len(answers)} answers")
 
 

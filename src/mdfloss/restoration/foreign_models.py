@@ -31,8 +31,8 @@ def _descriptor(state: dict[str, Any], source: str, argument: str):
         descriptor = spandrel.ModelLoader(device="cpu").load_from_state_dict(state)
     except Exception as exc:  # noqa: BLE001 - spandrel raises its own errors for unknown layouts
         first = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
-        raise WeightFileError(f"{argument}: '{source}' is neither a train-restorer model nor a network spandrel "
-                              f"recognises ({first})") from None
+        raise WeightFileError(f"{argument}: '{source}' holds weights of another network: neither a train-restorer "
+                              f"model nor a network spandrel recognises ({first})") from None
     if not isinstance(descriptor.model, torch.nn.Module) or descriptor.input_channels != 3:
         raise WeightFileError(f"{argument}: '{source}' is a {descriptor.architecture.name} network for "
                               f"{descriptor.input_channels}-channel images; mdfloss restores RGB images")

@@ -49,6 +49,7 @@ def _header(runs) -> list[str]:
     return [f"# {kind}: {runs.task}, preset {runs.preset}", "",
             f"{how} for {t.iterations} iterations per loss (batch {t.batch} of {t.patch}-px patches, lr {t.lr:g}); "
             f"model {runs.base_model}; seeds {runs.seeds}; {limit} of each set.",
+            "Versions: " + ", ".join(f"{k} {v}" for k, v in _versions().items()) + ".",
             f"JOD: ColorVideoVDP on display '{runs.jod_display}'. Higher is better for "
             + ", ".join(m for m, e in METRICS.items() if e.higher_is_better) + "; lower for "
             + ", ".join(m for m, e in METRICS.items() if not e.higher_is_better) + ".",

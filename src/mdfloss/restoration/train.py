@@ -100,6 +100,19 @@ def load_init(model: torch.nn.Module, path: str | Path, task: str) -> None:
                               f"other settings ({first})") from None
 
 
+def _is_foreign(init: str | Path, preset: RestorerPreset, task: str) -> bool:
+    """Whether ``--init`` is another project's network: a readable state dict that is neither a train-restorer
+    model nor weights of the preset's own network (those load as before, with their own messages)."""
+    if not Path(init).is_file() or is_restorer_file(init):
+        return False
+    try:
+        state = foreign_models.read_state(init, "init")
+    except WeightFileError:
+        return False  # unreadable: load_init says so
+    model = build_model(preset.model, scale=get_task(task, preset.degradation).factor)
+    return set(state) != set(model.state_dict())
+
+
 def _foreign_preset(preset: RestorerPreset, init: str | Path, task: str) -> RestorerPreset:
     """The preset with its network replaced by the one in another project's weight file (checked against the task)."""
     spec = foreign_models.load_foreign(init, argument="init")[1]
@@ -244,7 +257,7 @@ def train_restorer(
     criterion, loss = (loss, loss.spec) if isinstance(loss, WeightedSum) else (None, loss)
     if tensorboard:
         require("tensorboard", "tensorboard", "TensorBoard logging")  # before anything is written
-    if init is not None and Path(init).is_file() and not is_restorer_file(init):
+    if init is not None and _is_foreign(init, preset, task):
         preset = _foreign_preset(preset, init, task)
     dev = resolve_device(device)
     joined = init_distributed(dev)

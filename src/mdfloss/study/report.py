@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from mdfloss.common.errors import OutputPathError
 from mdfloss.common.extras import require
 from mdfloss.common.files import atomic_write_bytes, write_csv, write_png
 from mdfloss.study.analysis import POOLED, StudyScaling
@@ -36,8 +37,8 @@ def _markdown(result: StudyScaling, bootstrap: int, prior: str) -> str:
     return out.getvalue()
 
 
-def plot_jod(result: StudyScaling, path: Path) -> None:
-    """JOD with 95 % error bars per condition, pooled over scenes."""
+def plot_jod(result: StudyScaling, path: Path, *, bootstrap: int = 1) -> None:
+    """JOD per condition, pooled over scenes, with 95 % bootstrap error bars when ``bootstrap`` resamples ran."""
     require("matplotlib", "study", "the JOD plot")
     import matplotlib
 
@@ -47,19 +48,23 @@ def plot_jod(result: StudyScaling, path: Path) -> None:
     rows = sorted((r for r in result.rows if r.scene == POOLED), key=lambda r: r.jod)
     fig, ax = plt.subplots(figsize=(6, 0.45 * len(rows) + 1.2))
     y = range(len(rows))
-    ax.errorbar([r.jod for r in rows], list(y), xerr=[[r.jod - r.jod_low for r in rows],
-                                                         [r.jod_high - r.jod for r in rows]],
-                fmt="o", capsize=4, color="black")
+    xerr = [[r.jod - r.jod_low for r in rows], [r.jod_high - r.jod for r in rows]] if bootstrap else None
+    ax.errorbar([r.jod for r in rows], list(y), xerr=xerr, fmt="o", capsize=4, color="black")
     ax.set_yticks(list(y), [r.condition for r in rows])
     ax.axvline(0, color="grey", lw=0.8, ls=":")
-    ax.set_xlabel("JOD (all scenes pooled; 95 % bootstrap interval)")
+    ax.set_xlabel("JOD (all scenes pooled; 95 % bootstrap interval)" if bootstrap else
+                  "JOD (all scenes pooled; no intervals: --bootstrap 0)")
     ax.grid(axis="x", alpha=0.3)
     write_png(path, fig)
     plt.close(fig)
 
 
-def write_scaling(result: StudyScaling, out: Path, *, bootstrap: int, prior: str) -> None:
+def write_scaling(result: StudyScaling, out: Path, *, bootstrap: int, prior: str, force: bool = False) -> None:
+    """jod.csv, observers.csv, jod.md and jod.png into ``out``; earlier ones are kept unless ``force``."""
     out = Path(out)
+    taken = [n for n in ("jod.csv", "observers.csv", "jod.md", "jod.png") if (out / n).exists()]
+    if taken and not force:
+        raise OutputPathError(f"--out: '{out}' already holds {', '.join(taken)}; pass --force to overwrite them")
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "jod.csv", [{"scene": r.scene, "condition": r.condition, "jod": f"{r.jod:.6f}",
                                  "jod_low": f"{r.jod_low:.6f}", "jod_high": f"{r.jod_high:.6f}"}
@@ -69,4 +74,4 @@ def write_scaling(result: StudyScaling, out: Path, *, bootstrap: int, prior: str
                                            "dist_L": f"{o.dist_l:.4f}", "outlier": int(o.outlier)}
                                           for o in result.observers])
     atomic_write_bytes(out / "jod.md", _markdown(result, bootstrap, prior).encode())
-    plot_jod(result, out / "jod.png")
+    plot_jod(result, out / "jod.png", bootstrap=bootstrap)

@@ -36,6 +36,7 @@ def make_app(study_dir: Path, *, token: str | None = None, trials: int = 30, see
     require("starlette", "study", "the study server")
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool
+    from starlette.exceptions import HTTPException
     from starlette.middleware import Middleware
     from starlette.requests import Request
     from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
@@ -96,7 +97,12 @@ def make_app(study_dir: Path, *, token: str | None = None, trials: int = 30, see
 
     routes = [Route("/", index), Route("/api/next", next_pair), Route("/api/answer", answer, methods=["POST"]),
               Route("/image/{scene}/{which}", image)]
-    app = Starlette(routes=routes, middleware=[Middleware(TokenCheck)])
+    # Every error is JSON, as the API's own refusals are: unknown paths (404) and wrong methods (405) too.
+    async def http_error(request, exc):
+        return error(exc.status_code, {404: "no such page or API route", 405: f"{request.method} is not allowed "
+                                       f"here"}.get(exc.status_code, str(exc.detail)))
+
+    app = Starlette(routes=routes, middleware=[Middleware(TokenCheck)], exception_handlers={HTTPException: http_error})
     app.state.service = service
     return app
 

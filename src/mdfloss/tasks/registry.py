@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -251,11 +252,25 @@ class Task:
         return self.definition.phase1(self.params)
 
 
+_CHECKED: dict[tuple[str, str], Task] = {}
+
+
 def get_task(name: str, params: dict[str, Any] | None = None) -> Task:
-    """The task ``name`` (built-in, registered, or ``module:function``) with ``params`` checked once.
+    """The task ``name`` (built-in, registered, or ``module:function``) with ``params`` checked once: the same
+    name and parameters asked for again (by the preset, then by the trainer) return the task already checked.
 
     Raises:
         InvalidInputError: unknown task, unknown parameter, or a value out of range.
     """
+    try:
+        key = (name, json.dumps(params or {}, sort_keys=True))
+    except (TypeError, ValueError):
+        key = None  # parameters that are not JSON values are checked every time
+    if key is not None and key in _CHECKED:
+        return _CHECKED[key]
     definition = _lookup(name)
-    return Task(name, definition.check(dict(params or {})), definition)
+    task = Task(name, definition.check(dict(params or {})), definition)
+    if key is not None:
+        _CHECKED[key] = task
+        _CHECKED.setdefault((name, json.dumps(task.params, sort_keys=True)), task)  # its normalised parameters too
+    return task
