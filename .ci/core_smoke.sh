@@ -10,9 +10,9 @@ python3 -m venv "$work/venv"
 py="$work/venv/bin/python"
 "$py" -m pip install -q torch==2.13.0
 "$py" -m pip install -q .
-# The metrics extra takes ranges: added to an environment that holds torch 2.13.0, pip keeps that torch (and picks
-# the torchvision that matches it) instead of replacing it. Resolved only (--dry-run), not installed.
-"$py" -m pip install -q --dry-run --report "$work/metrics.json" ".[metrics]"
+# The metrics extra takes ranges: added to an environment that holds torch 2.13.0, with that torch named, pip keeps
+# it and picks the torchvision that matches it (exact pins made this impossible). Resolved only (--dry-run).
+"$py" -m pip install -q --dry-run --report "$work/metrics.json" ".[metrics]" "torch==2.13.0"
 "$py" - "$work/metrics.json" <<'PY'
 import json, sys
 plan = {i["metadata"]["name"].lower(): i["metadata"]["version"] for i in json.load(open(sys.argv[1]))["install"]}
