@@ -24,6 +24,15 @@ if "MDFLOSS_DATA" not in os.environ and DATA.is_dir():
     os.environ["MDFLOSS_DATA"] = str(DATA)
 
 
+def run_cli(capsys, *args):
+    """``mdfloss ARGS`` through the CLI's entry point in this process: (exit status, stdout, stderr)."""
+    from mdfloss.cli import main
+
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def need(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not available (../shared is laid out beside the checkout)")

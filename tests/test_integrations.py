@@ -11,15 +11,8 @@ import pytest
 import torch
 from PIL import Image
 
-from mdfloss.cli import main
-
 from .conftest import DATA, REPO, need
-
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
+from .conftest import run_cli as run
 
 
 @pytest.fixture()

@@ -9,17 +9,11 @@ import sys
 import pytest
 import torch
 
-from mdfloss.cli import main
-
 from .conftest import DATA, need
+from .conftest import run_cli as run
 
 HAS_TENSORBOARD = importlib.util.find_spec("tensorboard") is not None
 
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _smoke(tmp_path, *extra):

@@ -7,16 +7,10 @@ import pytest
 pytest.importorskip("starlette")
 from starlette.testclient import TestClient  # noqa: E402
 
-from mdfloss.cli import main  # noqa: E402
 from mdfloss.study.server import make_app  # noqa: E402
 
+from .conftest import run_cli as run  # noqa: E402
 from .study_helpers import make_study  # noqa: E402
-
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture()
@@ -56,11 +50,11 @@ def test_export_and_scale_keep_earlier_outputs_unless_forced(answered, tmp_path,
 
 
 def test_the_plot_says_when_no_bootstrap_ran(answered, tmp_path, monkeypatch):
+    import matplotlib
+
     from mdfloss.study import report
     from mdfloss.study.analysis import scale_study
     from mdfloss.study.store import read_study_answers
-
-    import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt

@@ -11,18 +11,13 @@ import torch
 from PIL import Image
 
 from mdfloss import ImageReadError, InvalidInputError
-from mdfloss.cli import main
 from mdfloss.tasks import get_task, register_task
 
 from .conftest import DATA, need
+from .conftest import run_cli as run
 
 BLUR = "mdfloss.examples.distortions:gaussian_blur"
 
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # --- plug-ins that break the contract, each refused in one line naming the plug-in --------------------------------

@@ -12,8 +12,7 @@ artefacts. Images are in [-1, 1]; distortions see [0, 1].
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
