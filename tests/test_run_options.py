@@ -77,3 +77,13 @@ def test_tensorboard_logs_losses_and_a_restored_image(tmp_path, capsys):
 def test_tensorboard_without_the_extra_names_it(tmp_path, capsys):
     code, out, err = run(capsys, *_smoke(tmp_path, "--tensorboard"))
     assert code == 2 and "pip install 'mdfloss[tensorboard]'" in err and not (tmp_path / "r").exists()
+
+
+def test_benchmark_reads_its_options_from_a_config_file(tmp_path, capsys):
+    # --report-only on an empty folder trains nothing and names the losses it looked for: the file's, with the
+    # command line's --seeds.
+    cfg = tmp_path / "bench.yaml"
+    cfg.write_text("task: jpeg\npreset: smoke\nlosses: l1,msssim\nseeds: 3\nreport-only: true\n")
+    code, out, err = run(capsys, "benchmark", "--config", cfg, "--seeds", "2", "--out", tmp_path / "b")
+    assert code == 2 and "no seed of l1, msssim is finished" in err, err
+    assert "msssim (seed 1)" in err and "seed 2" not in err
