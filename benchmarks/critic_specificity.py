@@ -10,7 +10,8 @@ For each loss, probe and mode (see :mod:`mdfloss.analysis.specificity` for the d
 
 Variants: ``raw`` (the critics' features as the published loss uses them), ``normalize`` (unit length over
 channels, as LPIPS; the control is normalised too), ``calibrated`` (the file's calibrated taps; the control
-stays raw). Geometric means over images with 95 % intervals.
+stays raw), ``tap=head|body|tail`` (one feature tap alone, in the loss and the control). Geometric means over
+images with 95 % intervals.
 
     python benchmarks/critic_specificity.py --task jpeg --control sisr --losses jpeg,published-jpeg \\
         --restorer runs/cpu_jpeg/pretrain_l1/model.pt --data DATA/LIVE1 --images 10 --out table.md
@@ -31,7 +32,7 @@ from mdfloss.common.imageio import image_files, read_image
 from mdfloss.loss.assets import resolve_loss_path
 from mdfloss.loss.weights import load_loss_file
 
-VARIANTS = ("raw", "normalize", "calibrated")
+VARIANTS = ("raw", "normalize", "calibrated", "tap=head", "tap=body", "tap=tail")
 
 
 def load_images(files: list[Path], crop: int) -> list[torch.Tensor]:
@@ -54,13 +55,14 @@ def rows_for(name: str, control, variant: str, probes: dict, modes: list[str], c
     if variant == "calibrated" and weights.calibration is None:
         return []
     kw = {"normalize": variant == "normalize", "calibrated": variant == "calibrated"}
+    taps = [variant[4:]] if variant.startswith("tap=") else None  # one feature tap alone, in loss and control
     out = []
     for probe_name, pairs in probes.items():
         for mode in modes:
-            s = sensitivities(weights, mode, pairs, **kw)
-            key = (probe_name, mode, kw["normalize"])  # the control's numbers, computed once per setting
+            s = sensitivities(weights, mode, pairs, taps=taps, **kw)
+            key = (probe_name, mode, kw["normalize"], variant if taps else "")  # the control's, once per setting
             if key not in cache:
-                cache[key] = sensitivities(control, mode, pairs, normalize=kw["normalize"], calibrated=False)
+                cache[key] = sensitivities(control, mode, pairs, normalize=kw["normalize"], calibrated=False, taps=taps)
             c = cache[key]
             spec = specificity(s, c)
             per = " ".join(f"{geo_mean(s.log_critics[:, k]).value:.2f}" for k in range(s.log_critics.shape[1]))

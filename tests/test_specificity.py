@@ -101,3 +101,22 @@ def test_residual_probe_is_the_restorers_output(tmp_path):
 
     with pytest.raises(WeightFileError, match=r"trained for task 'denoise', not 'jpeg'"):
         task_artefact("jpeg", restorer=path)
+
+
+def test_one_tap_alone_is_measured_with_that_tap_only(crops):
+    # The finest critic's sensitivity with taps=["tail"] is the ratio of its tail-only distances, computed here
+    # directly with an MDFLoss that uses only that tap.
+    from mdfloss import MDFLoss
+    from mdfloss.analysis.specificity import _mse
+
+    weights = load_loss_file(FIXTURES / "fast_jpeg.safetensors")
+    pairs = probe(task_artefact("jpeg", {"quality": 10}), crops[:1], seed=0)
+    s = sensitivities(weights, "reference", pairs, taps=["tail"])
+    k = len(weights.critics) - 1
+    tail = MDFLoss(weights, scales=[k], taps=["tail"], mode="reference", reduction="none", check_range=False)
+    p = pairs[0]
+    with torch.no_grad():
+        ratio = float(tail(p.artefact, p.clean)[0]) / float(tail(p.noisy, p.clean)[0])
+    expected = math.log(ratio / (_mse(p.artefact, p.clean) / _mse(p.noisy, p.clean)))
+    assert s.log_critics[0, k] == pytest.approx(expected, rel=1e-6)
+    assert s.log_critics[0, k] != pytest.approx(sensitivities(weights, "reference", pairs).log_critics[0, k])

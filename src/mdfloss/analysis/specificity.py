@@ -76,13 +76,17 @@ def _mse(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def sensitivities(weights: LossWeights, mode: str, pairs: Sequence[Pair], *, normalize: bool = False,
-                  calibrated: bool | None = None, scales: Sequence[int] | None = None) -> Sensitivities:
+                  calibrated: bool | None = None, scales: Sequence[int] | None = None,
+                  taps: Sequence[str] | None = None) -> Sensitivities:
     """Per-image log sensitivities of every critic of ``weights`` and of the loss over ``scales``
-    (default: the file's default scales), with the loss's calibration unless ``calibrated=False``.
+    (default: the file's default scales), with the loss's calibration unless ``calibrated=False``; ``taps``:
+    only these feature taps (default: the file's).
 
     The loss's distances are the sums of its critics' (as :class:`MDFLoss` adds them), so each critic runs once."""
     n = len(weights.critics)
     kw = dict(mode=mode, reduction="none", check_range=False, normalize=normalize, calibrated=calibrated)
+    if taps is not None:
+        kw["taps"] = list(taps)
     single = [MDFLoss(weights, scales=[k], **kw) for k in range(n)]
     in_loss = set(_resolve_scales(scales, weights))
     factors = weights.metadata["scale_factors"]
