@@ -60,7 +60,7 @@ MUTATIONS = [
     # One of each kind of bug that slipped through before (docs/reliability.md): a setting that is ignored, a
     # validation never exercised, a schedule checked only against itself, durability assumed, a boundary
     # compared with its own output; and the specificity options.
-    Mutation("JPEG quality ignored", "phase1/distortions.py", 'format="JPEG", quality=q)', 'format="JPEG", quality=75)',
+    Mutation("JPEG quality ignored", "tasks/primitives.py", 'format="JPEG", quality=q)', 'format="JPEG", quality=75)',
              ("tests/test_settings_act.py::test_jpeg_quality_is_the_codecs_quality",)),
     Mutation("weight shapes not checked", "loss/weights.py", "            if tuple(t.shape) != shape:",
              "            if False:", ("tests/test_settings_act.py::test_a_tensor_of_the_wrong_shape_is_refused",)),
