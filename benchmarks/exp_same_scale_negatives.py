@@ -27,6 +27,8 @@ def same_scale(k, pyr, distortion, gen):
 def main() -> None:
     torch.set_num_threads(1)
     steps.degraded_real = same_scale  # train_iteration looks it up at call time
+    if len(sys.argv) != 4 or sys.argv[1] in ("-h", "--help"):
+        sys.exit("usage: python benchmarks/exp_same_scale_negatives.py TASK WEIGHT OUT.safetensors\n" + __doc__)
     task, weight, out = sys.argv[1], float(sys.argv[2]), sys.argv[3]
     params = {"jpeg": {"quality": 10}, "denoise": {"sigma": 25 / 255}}[task]
     train_loss(task, out=out, config=replace(preset_config("fast"), degraded_negatives=weight),
