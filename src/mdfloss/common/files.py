@@ -12,6 +12,11 @@ from pathlib import Path
 from mdfloss.common.errors import OutputPathError
 
 
+def safe_name(name: str) -> str:
+    """``name`` with every character but letters, digits, '-', '_' and '.' replaced by '_' (for file names)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
 def check_output_path(path: str | Path, *, force: bool = True, argument: str = "out") -> Path:
     """Return ``path`` as a Path after checking that it can be written.
 

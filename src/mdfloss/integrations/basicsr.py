@@ -35,7 +35,6 @@ class MDFLoss(nn.Module):
                  taps: Sequence[str] | None = None, normalize: bool = False, calibrated: bool | None = None,
                  loss_weight: float = 1.0, reduction: str = "mean", as_perceptual: bool = False) -> None:
         super().__init__()
-        from mdfloss.loss.assets import available_losses
         from mdfloss.loss.mdf import MDFLoss as _MDFLoss
 
         if isinstance(loss_weight, bool) or not isinstance(loss_weight, (int, float)) or not loss_weight > 0:
@@ -44,7 +43,7 @@ class MDFLoss(nn.Module):
                   taps=None if taps is None else list(taps), reduction=reduction, normalize=normalize,
                   calibrated=calibrated, check_range=False)
         kw = {k: v for k, v in kw.items() if v is not None}
-        self.mdf = _MDFLoss.pretrained(loss, **kw) if loss in available_losses() else _MDFLoss.from_file(loss, **kw)
+        self.mdf = _MDFLoss.load(loss, **kw)
         self.loss_weight = float(loss_weight)
         self.as_perceptual = bool(as_perceptual)
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from mdfloss.common.device import launched_rank
 from mdfloss.common.errors import InvalidInputError
-from mdfloss.common.files import atomic_write_bytes
+from mdfloss.common.files import atomic_write_bytes, safe_name
 from mdfloss.common.runs import normal_settings, recorded_settings
 from mdfloss.restoration.bench_presets import BENCH_PRESETS, BenchPreset
 from mdfloss.restoration.data import resolve_set
@@ -39,10 +39,6 @@ from mdfloss.tasks import Task, builtin_tasks, get_task
 
 #: The evaluation sets of the built-in tasks (every task's come from its definition, mdfloss.tasks).
 EVAL_SETS = {name: list(get_task(name).eval_sets) for name in builtin_tasks()}
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
 def _train_or_reuse(task: str, loss: str, out_dir: Path, preset, init: Path | None, *, seed: int,
@@ -64,7 +60,7 @@ def _train_or_reuse(task: str, loss: str, out_dir: Path, preset, init: Path | No
 
 def run_name(loss: str, seed: int, first_seed: int) -> str:
     """Folder and CSV stem of one fine-tune: the first seed keeps the plain name."""
-    return _safe(loss) + ("" if seed == first_seed else f"__seed{seed}")
+    return safe_name(loss) + ("" if seed == first_seed else f"__seed{seed}")
 
 
 def read_per_image(path: Path) -> dict[str, dict[str, float]]:
@@ -122,7 +118,7 @@ def _evaluate_run(plan: _Plan, sets: dict[str, Path], model: Path, loss: str, se
               "seed": plan.first_seed}
     out = {}
     for set_name, set_path in sets.items():
-        out_csv = out_dir / f"per_image_{_safe(set_name)}_{name}.csv"
+        out_csv = out_dir / f"per_image_{safe_name(set_name)}_{name}.csv"
         marker = _eval_marker(out_csv)
         spec = str(plan.eval_sets.get(set_name, set_name))
         # A set given as NAME=DIR records where it came from, so another folder under the same name is evaluated anew.

@@ -36,14 +36,19 @@ def load_restorer(path: str | Path, *, argument: str = "model",
     """
     from mdfloss.restoration import foreign_models
 
-    if task is not None and Path(path).is_file() and not is_restorer_file(path):
+    try:
+        record = load_checked(path, argument=argument, kind=MODEL_KIND, keys=("model", "preset", "task"))
+    except WeightFileError:
+        if task is None or not Path(path).is_file():
+            raise
+        # Not a train-restorer model: another project's network, scored for the task given.
         model, spec = foreign_models.load_foreign(path, argument=argument)
         params = {"scale": spec["scale"]} if get_task(task).factor > 1 else {}
-        if get_task(task, params).factor != spec["scale"]:
+        factor = get_task(task, params).factor
+        if factor != spec["scale"]:
             raise WeightFileError(f"{argument}: '{path}' is a {spec['scale']}x {spec['architecture']} network; "
-                                  f"task {task!r} needs {get_task(task, params).factor}x")
+                                  f"task {task!r} needs {factor}x") from None
         return model.eval(), {"task": task, "loss": None, "preset": {"degradation": params, "model": spec}}
-    record = load_checked(path, argument=argument, kind=MODEL_KIND, keys=("model", "preset", "task"))
     deg = get_task(record["task"], record["preset"]["degradation"])
     spec = record["preset"]["model"]
     if spec.get("arch") == foreign_models.ARCH:

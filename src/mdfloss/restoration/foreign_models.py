@@ -63,11 +63,16 @@ def read_state(path: str | Path, argument: str) -> dict[str, Any]:
     return state
 
 
-def load_foreign(path: str | Path, *, argument: str) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """The network in ``path`` and the ``model`` entry mdfloss records for it."""
-    descriptor = _descriptor(read_state(path, argument), str(path), argument)
+def from_state(state: dict[str, Any], *, source: str, argument: str) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The network of a state dict read with :func:`read_state` and the ``model`` entry mdfloss records for it."""
+    descriptor = _descriptor(state, source, argument)
     spec = {"arch": ARCH, "architecture": descriptor.architecture.id, "scale": int(descriptor.scale)}
     return descriptor.model, spec
+
+
+def load_foreign(path: str | Path, *, argument: str) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The network in ``path`` and the ``model`` entry mdfloss records for it."""
+    return from_state(read_state(path, argument), source=str(path), argument=argument)
 
 
 def rebuild(spec: dict[str, Any], state: dict[str, Any], *, source: str, argument: str) -> torch.nn.Module:

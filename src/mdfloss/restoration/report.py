@@ -15,7 +15,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from mdfloss.common.extras import require
-from mdfloss.common.files import atomic_write_bytes, write_csv, write_png
+from mdfloss.common.files import atomic_write_bytes, safe_name, write_csv, write_png
 from mdfloss.restoration.data import EvalPairs
 from mdfloss.restoration.evaluate import load_restorer
 from mdfloss.restoration.metric_table import METRICS, higher_is_better
@@ -193,10 +193,6 @@ def crops(models: dict[str, Path], set_path: Path, deg, path: Path, size: int = 
     write_png(path, canvas)
 
 
-def _file_safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-
-
 def _versions() -> dict[str, str]:
     """The versions the numbers depend on (the metrics' packages when installed)."""
     from importlib import metadata
@@ -231,7 +227,7 @@ def write_report(runs, out_dir: Path) -> dict:
     atomic_write_bytes(out_dir / "results.json", json.dumps(report, indent=2).encode())
     for set_name, set_path in runs.set_paths.items():
         if len(runs.models) > 1:
-            plot_differences(runs, set_name, out_dir / f"diffs_{_file_safe(set_name)}.png")
+            plot_differences(runs, set_name, out_dir / f"diffs_{safe_name(set_name)}.png")
         crops({k: v[0] for k, v in runs.models.items()}, set_path, runs.degradation,
-              out_dir / f"crops_{_file_safe(set_name)}.png")
+              out_dir / f"crops_{safe_name(set_name)}.png")
     return report

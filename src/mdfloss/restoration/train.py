@@ -100,27 +100,24 @@ def load_init(model: torch.nn.Module, path: str | Path, task: str) -> None:
                               f"other settings ({first})") from None
 
 
-def _is_foreign(init: str | Path, preset: RestorerPreset, task: str) -> bool:
-    """Whether ``--init`` is another project's network: a readable state dict that is neither a train-restorer
-    model nor weights of the preset's own network (those load as before, with their own messages)."""
+def _foreign_network(init: str | Path, preset: RestorerPreset, task: str) -> tuple[torch.nn.Module, dict] | None:
+    """Another project's network in ``--init`` (checked against the task) and the ``model`` entry to record for
+    it; None when ``init`` is a train-restorer model, weights of the preset's own network, or unreadable
+    (``load_init`` then loads it or refuses it with its own messages)."""
     if not Path(init).is_file() or is_restorer_file(init):
-        return False
+        return None
     try:
         state = foreign_models.read_state(init, "init")
     except WeightFileError:
-        return False  # unreadable: load_init says so
-    model = build_model(preset.model, scale=get_task(task, preset.degradation).factor)
-    return set(state) != set(model.state_dict())
-
-
-def _foreign_preset(preset: RestorerPreset, init: str | Path, task: str) -> RestorerPreset:
-    """The preset with its network replaced by the one in another project's weight file (checked against the task)."""
-    spec = foreign_models.load_foreign(init, argument="init")[1]
+        return None
     factor = get_task(task, preset.degradation).factor
+    if set(state) == set(build_model(preset.model, scale=factor).state_dict()):
+        return None
+    model, spec = foreign_models.from_state(state, source=str(init), argument="init")
     if spec["scale"] != factor:
         raise WeightFileError(f"init: '{init}' is a {spec['scale']}x {spec['architecture']} network; task {task!r} "
                               f"with {preset.degradation} needs {factor}x")
-    return replace(preset, model=spec)
+    return model, spec
 
 
 @dataclass
@@ -139,7 +136,7 @@ class _Run:
 
 
 def _build(task: str, loss: str | WeightedSum, preset: RestorerPreset, init, seed: int, dev: torch.device,
-           world: int, rank: int, data_root: Path | None) -> _Run:
+           world: int, rank: int, data_root: Path | None, foreign: torch.nn.Module | None = None) -> _Run:
     if preset.batch % world:
         raise InvalidInputError(f"batch: the global batch {preset.batch} must divide by the {world} processes")
     degradation = get_task(task, preset.degradation)
@@ -147,7 +144,7 @@ def _build(task: str, loss: str | WeightedSum, preset: RestorerPreset, init, see
     if preset.model.get("arch") == foreign_models.ARCH:  # another project's network, weights and all
         if init is None:
             raise InvalidInputError("init: a spandrel network is built from its weight file; give it with --init")
-        model = foreign_models.load_foreign(init, argument="init")[0]
+        model = foreign if foreign is not None else foreign_models.load_foreign(init, argument="init")[0]
     else:
         with torch.random.fork_rng(devices=[]):  # seeded initialisation without touching the caller's RNG
             torch.manual_seed(seed)
@@ -257,8 +254,9 @@ def train_restorer(
     criterion, loss = (loss, loss.spec) if isinstance(loss, WeightedSum) else (None, loss)
     if tensorboard:
         require("tensorboard", "tensorboard", "TensorBoard logging")  # before anything is written
-    if init is not None and _is_foreign(init, preset, task):
-        preset = _foreign_preset(preset, init, task)
+    foreign = _foreign_network(init, preset, task) if init is not None else None
+    if foreign is not None:
+        preset = replace(preset, model=foreign[1])
     dev = resolve_device(device)
     joined = init_distributed(dev)
     rank, world = dist_info()
@@ -272,7 +270,8 @@ def train_restorer(
     check = dict(resume=resume, force=force, has_checkpoints=bool(list_checkpoints(work)),
                  clear=[work, out_dir / "metrics.jsonl", final])
     prepare_workdir(out_dir, settings, write=False, **check)  # refuse before the data is read
-    run = _build(task, criterion or loss, preset, init, seed, dev, world, rank, data_root)  # reads the data first
+    run = _build(task, criterion or loss, preset, init, seed, dev, world, rank, data_root,  # reads the data first
+                 foreign=foreign[0] if foreign is not None else None)
     try:
         prepare_workdir(out_dir, settings, write=rank == 0, **check)
         if rank == 0:

@@ -52,7 +52,6 @@ class TaskDef:
     parameters checked and normalised (raising ``InvalidInputError`` naming the bad one)."""
 
     degrade: Callable[..., torch.Tensor]
-    defaults: dict[str, Any]
     check: Callable[[dict[str, Any]], dict[str, Any]]
     factor: Callable[[dict[str, Any]], int] = lambda params: 1
     network: str = "same_size"  # which family of restoration presets (restoration/presets.py)
@@ -98,13 +97,13 @@ def _check_jpeg(params):
 
 
 _REGISTRY: dict[str, TaskDef] = {
-    "sisr": TaskDef(lambda x, g, scale: primitives.bicubic_down(x, scale), {"scale": 4}, _check_sisr,
+    "sisr": TaskDef(lambda x, g, scale: primitives.bicubic_down(x, scale), _check_sisr,
                     factor=lambda p: p["scale"], network="sisr", val_set="Set5",
                     eval_sets=("Set5", "Set14", "BSD100"), builtin=True, phase1=lambda p: ("sisr", {})),
-    "denoise": TaskDef(lambda x, g, sigma: primitives.gaussian_noise(x, g, sigma=sigma / 255), {"sigma": 25.0},
+    "denoise": TaskDef(lambda x, g, sigma: primitives.gaussian_noise(x, g, sigma=sigma / 255),
                        _check_denoise, val_set="CBSD68", eval_sets=("CBSD68", "McMaster"), builtin=True,
                        phase1=lambda p: ("denoise", {"sigma": p["sigma"] / 255})),
-    "jpeg": TaskDef(lambda x, g, quality: primitives.jpeg(x, g, quality=quality), {"quality": 10}, _check_jpeg,
+    "jpeg": TaskDef(lambda x, g, quality: primitives.jpeg(x, g, quality=quality), _check_jpeg,
                     val_set="LIVE1", eval_sets=("LIVE1", "Classic5"), builtin=True,
                     phase1=lambda p: ("jpeg", {"quality": p["quality"]})),
 }
@@ -169,7 +168,7 @@ def _plugin_def(name: str, fn: Callable[..., torch.Tensor], **sets: Any) -> Task
             raise InvalidInputError(f"task {name!r}: parameters {params} do not fit the plug-in ({exc})") from None
         return dict(params)
 
-    return TaskDef(lambda x, g, **p: call_plugin(name, fn, x, p, g), {}, check,
+    return TaskDef(lambda x, g, **p: call_plugin(name, fn, x, p, g), check,
                    phase1=lambda p: (name, dict(p)), plugin=fn, **sets)
 
 
