@@ -33,6 +33,14 @@ def run_cli(capsys, *args):
     return code, out, err
 
 
+def set5_as(root: Path, *names: str) -> Path:
+    """A data root in which each named set is Set5 (a symlink): small sets for smoke runs of any task."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (root / name).symlink_to(need(DATA / "Set5"))
+    return root
+
+
 def need(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not available (../shared is laid out beside the checkout)")

@@ -14,7 +14,7 @@ import pytest
 
 from mdfloss.cli import main
 
-from .conftest import DATA, need
+from .conftest import set5_as
 
 TIMING = {"seconds", "patches_per_s", "cost_vs_reference"}
 
@@ -42,10 +42,7 @@ def _numbers(report: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    for name in ("BSDS500_train", "CBSD68", "McMaster"):
-        (root / name).symlink_to(need(DATA / "Set5"))
-    return root
+    return set5_as(tmp_path_factory.mktemp("data"), "BSDS500_train", "CBSD68", "McMaster")
 
 
 def test_two_only_runs_at_once_then_report_only_equal_one_process(tmp_path, root):

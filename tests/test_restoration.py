@@ -22,7 +22,7 @@ from mdfloss.restoration.models import build_model
 from mdfloss.restoration.presets import restorer_preset
 from mdfloss.restoration.train import train_restorer as _train_any_device
 
-from .conftest import DATA, REPO, need
+from .conftest import DATA, REPO, need, set5_as
 
 
 def train_restorer(*args, **kwargs):
@@ -298,10 +298,7 @@ def test_evaluate_writes_csv_and_means(tmp_path):
 def test_benchmark_smoke_report(tmp_path):
     from mdfloss.restoration.benchmark import run_benchmark
 
-    root = tmp_path / "data"
-    root.mkdir()
-    for name in ("BSDS500_train", "CBSD68", "McMaster"):
-        (root / name).symlink_to(need(DATA / "Set5"))
+    root = set5_as(tmp_path / "data", "BSDS500_train", "CBSD68", "McMaster")
     report = run_benchmark("denoise", ["l1", "msssim", "mdf@pyramid"], "smoke", tmp_path / "b",
                            data_root=root, progress=False)
     out = tmp_path / "b"

@@ -13,7 +13,7 @@ from PIL import Image
 from mdfloss import ImageReadError, InvalidInputError
 from mdfloss.tasks import get_task, register_task
 
-from .conftest import DATA, need
+from .conftest import DATA, need, set5_as
 from .conftest import run_cli as run
 
 BLUR = "mdfloss.examples.distortions:gaussian_blur"
@@ -86,10 +86,7 @@ def test_registered_plugin_has_its_sets_and_keeps_the_size():
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    for name in ("BSDS500_train", "Set14", "BSD100"):
-        (root / name).symlink_to(need(DATA / "Set5"))
-    return root
+    return set5_as(tmp_path_factory.mktemp("data"), "BSDS500_train", "Set14", "BSD100")
 
 
 def test_plugin_task_through_all_four_commands(tmp_path, root, capsys):
