@@ -1,6 +1,7 @@
-"""The user study's numbers: scaling speed on a large experiment, and active vs uniform pair sampling.
+"""The user study's numbers: scaling speed on a large experiment, active vs uniform pair sampling, and
+what screening buys against a careless crowd.
 
-    python benchmarks/bench_study.py [--repeats 30]
+    python benchmarks/bench_study.py [--repeats 30] [--only crowd]
 
 Prints a markdown table; the README's study section quotes it.
 """
@@ -13,7 +14,10 @@ import time
 import numpy as np
 
 from mdfloss.study.analysis import scale_study
-from mdfloss.study.simulate import simulate
+from mdfloss.study.answers import scaled_only
+from mdfloss.study.crowd import simulate_crowd
+from mdfloss.study.screening import screen_observers
+from mdfloss.study.simulate import rmse_to_truth, simulate
 
 
 def scaling_speed() -> None:
@@ -43,10 +47,39 @@ def sampling(repeats: int) -> None:
               f"{d.mean():+.3f} ± {d.std(ddof=1) / np.sqrt(repeats):.3f} |")
 
 
+def careless_crowd(repeats: int) -> None:
+    """30 observers, 20 % careless (half random, half always left); 40 pairs, 8 catch and 8 identical trials
+    each; 6 conditions on 4 scenes, active sampling. RMSE of the scaled JODs to the truth."""
+    rows = []
+    for seed in range(repeats):
+        crowd = simulate_crowd(6, 4, 30, 40, catch=8, identical=8, careless=0.2, seed=seed)
+        pairs = scaled_only(crowd.answers)
+        failed = {s.observer for s in screen_observers(crowd.answers) if s.failed}
+        good = [a for a in pairs if a.observer not in crowd.careless]
+        kept = [a for a in pairs if a.observer not in failed]
+        rows.append([rmse_to_truth(x, crowd.truth, crowd.conditions) for x in (good, kept, pairs)]
+                    + [len(failed & set(crowd.careless)), len(failed - set(crowd.careless))])
+    r = np.array(rows)
+    se = lambda x: x.std(ddof=1) / np.sqrt(len(x))  # noqa: E731
+    print(f"\nCareless crowd, {repeats} simulated studies (30 observers, 6 careless):\n")
+    print("| answers scaled | RMSE to truth (JOD) | vs good observers alone |\n|---|---:|---:|")
+    for k, name in enumerate(("good observers alone", "all, screened (failed excluded)", "all, no screening")):
+        d = r[:, k] - r[:, 0]
+        print(f"| {name} | {r[:, k].mean():.3f} | {r[:, k].mean() / r[:, 0].mean():.3f}x "
+              f"({d.mean():+.3f} ± {se(d):.3f}) |")
+    print(f"\nCareless observers caught: {r[:, 3].mean():.2f} of 6 on average; good observers failed: "
+          f"{r[:, 4].mean():.2f} of 24.")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--only", choices=["speed", "sampling", "crowd"], default=None)
     args = parser.parse_args()
-    print("| step | time |\n|---|---:|")
-    scaling_speed()
-    sampling(args.repeats)
+    if args.only in (None, "speed"):
+        print("| step | time |\n|---|---:|")
+        scaling_speed()
+    if args.only in (None, "sampling"):
+        sampling(args.repeats)
+    if args.only in (None, "crowd"):
+        careless_crowd(args.repeats)

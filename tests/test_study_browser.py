@@ -1,14 +1,8 @@
-"""The observer page in a real browser: headless Chromium (Debian's ``chromium``) driven by Playwright.
-
-Skipped, with the reason, where Playwright or a Chromium binary is missing; ``.ci/run`` installs both.
-Set ``MDFLOSS_CHROMIUM`` to use another Chromium binary.
-"""
+"""The observer page in a real browser (see ``browser_helpers``): answers, reloads, two observers, 1:1 pixels."""
 
 from __future__ import annotations
 
 import io
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -19,16 +13,16 @@ from PIL import Image
 
 from mdfloss.study.store import read_study_answers
 
+from .browser_helpers import chromium
+from .browser_helpers import start as _start
+from .browser_helpers import wait_for_new_pair as _wait_for_new_pair
 from .study_helpers import free_port, make_study, start_server
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
-CHROMIUM = os.environ.get("MDFLOSS_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-if not CHROMIUM:
-    pytest.skip("no Chromium binary found (apt-get install chromium, or set MDFLOSS_CHROMIUM)", allow_module_level=True)
 
-# Without the background-networking flags Chromium keeps trying to reach Google, which this machine refuses.
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture(scope="module")
@@ -40,19 +34,6 @@ def served(tmp_path_factory):
     yield study, f"http://127.0.0.1:{port}"
     server.terminate()
     server.wait(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
-
-
-def _wait_for_new_pair(page, old: str | None) -> str:
-    page.wait_for_function("(old) => document.body.dataset.pairId && document.body.dataset.pairId !== old", arg=old)
-    return page.evaluate("document.body.dataset.pairId")
 
 
 def test_twenty_answers_by_keyboard_with_a_reload_midway(served, browser):
@@ -96,7 +77,8 @@ def test_two_observers_at_once(served, browser):
     for name in ("bob", "carol"):
         ctx = browser.new_context(device_scale_factor=1)
         page = ctx.new_page()
-        page.goto(f"{url}/?observer={name}")
+        _start(page, f"{url}/?observer={name}")
+        assert page.input_value("#observer-input") == name
         last.append(_wait_for_new_pair(page, None))
         pages.append(page)
     for k in range(6):  # interleaved: each answers while the other has a pair open
@@ -120,18 +102,21 @@ def test_screenshot_shows_both_images_at_one_to_one(served, browser):
     study, url = served
     ctx = browser.new_context(viewport={"width": 1280, "height": 720}, device_scale_factor=1)
     page = ctx.new_page()
-    page.goto(f"{url}/?observer=shot")
+    _start(page, f"{url}/?observer=shot")
     _wait_for_new_pair(page, None)
     shot = np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("RGB"))
     service_pair = page.evaluate("""async () => (await (await fetch('/api/next?observer=shot')).json())""")
-    for side in ("left", "right"):
+    import sqlite3
+
+    db = sqlite3.connect(study / "answers.sqlite")
+    scene, *conds = db.execute("SELECT scene, condition_left, condition_right FROM served WHERE pair_id = ?",
+                               (service_pair["pair_id"],)).fetchone()
+    db.close()
+    folders = __import__("json").loads((study / "study.json").read_text())["folders"]
+    for side, cond in zip(("left", "right"), conds):
         box = page.locator(f"#{side}-img").bounding_box()
         x, y, w, h = (int(round(box[k])) for k in ("x", "y", "width", "height"))
-        scene, cond = service_pair[side].split("?")[0].split("/")[2:4]
-        meta = __import__("json").loads((study / "study.json").read_text())
-        folder = meta["folders"][meta["conditions"][int(cond)]]
-        name = meta["scenes"][int(scene)]["scene"]
-        expected = np.asarray(Image.open(study / "images" / folder / f"{name}.png").convert("RGB"))
+        expected = np.asarray(Image.open(study / "images" / folders[cond] / f"{scene}.png").convert("RGB"))
         assert (h, w) == expected.shape[:2]  # drawn at its own size: one image pixel per screen pixel
         np.testing.assert_array_equal(shot[y:y + h, x:x + w], expected)
     page.keyboard.down("r")  # holding R shows the reference in both places

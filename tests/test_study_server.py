@@ -42,12 +42,15 @@ def test_answers_are_stored_and_a_reload_resumes_the_same_pair(study):
     assert r.status_code == 200 and r.json()["answered"] == 1
     [answer] = read_study_answers(study)
     assert answer.observer == "ann" and answer.response_ms == 812 and not answer.a_selected
-    left_cond = client.app.state.service.conditions[int(first["left"].split("/")[3].split("?")[0])]
-    assert answer.condition_a == left_cond  # condition_A is the one shown on the left
+    served = client.app.state.service.store.served(first["pair_id"])
+    assert answer.condition_a == served.left  # condition_A is the one shown on the left
+    folder = client.app.state.service.meta["folders"][served.left]
+    assert client.get(first["left"]).content == (study / "images" / folder / f"{served.scene}.png").read_bytes()
     for _ in range(2):
         p = client.get("/api/next", params={"observer": "ann"}).json()
         client.post("/api/answer", json={"pair_id": p["pair_id"], "observer": "ann", "chosen": "left", "ms": 5})
-    assert client.get("/api/next", params={"observer": "ann"}).json() == {"done": True, "answered": 3, "total": 3}
+    done = client.get("/api/next", params={"observer": "ann"}).json()
+    assert done == {"done": True, "answered": 3, "total": 3, "code": done["code"]} and len(done["code"]) == 9
     assert _rows(study) == 3
 
 
@@ -86,7 +89,7 @@ def test_a_repeated_answer_is_refused(study):
 
 def test_the_token_guards_every_request(study):
     client = TestClient(make_app(study, token="s3cret", seed=0))
-    for path in ("/", "/api/next?observer=ann", "/image/0/reference"):
+    for path in ("/", "/api/next?observer=ann", "/api/study", "/image/0/reference"):
         assert client.get(path).status_code == 401
         assert client.get(path + ("&" if "?" in path else "?") + "token=wrong").status_code == 401
     pair = client.get("/api/next?observer=ann&token=s3cret").json()
@@ -99,11 +102,14 @@ def test_the_token_guards_every_request(study):
 
 def test_images_are_the_studys_files_and_nothing_else(study):
     client = TestClient(make_app(study, seed=0))
-    assert client.get("/image/0/reference").content == (study / "images" / "reference" / "img0.png").read_bytes()
-    assert client.get("/image/2/1").content == (study / "images" / "m_mild" / "img2.png").read_bytes()
+    pair = client.get("/api/next", params={"observer": "ann"}).json()
+    scene = pair["scene"]
+    assert client.get(pair["reference"]).content == (study / "images" / "reference" / f"{scene}.png").read_bytes()
+    pid = pair["pair_id"]
     (study.parent / "secret.png").write_bytes(b"secret")
-    for path in ("/image/0/..%2F..%2Fsecret.png", "/image/0/../../secret.png", "/image/9/0", "/image/0/3",
-                 "/image/-1/0", "/image/0/%2e%2e", "/images/reference/img0.png", "/study.json", "/answers.sqlite"):
+    for path in (f"/image/{pid}/..%2F..%2Fsecret.png", f"/image/{pid}/../../secret.png", "/image/nope/left",
+                 f"/image/{pid}/0", "/image/0/reference", f"/image/{pid}/%2e%2e", "/images/reference/img0.png",
+                 "/study.json", "/answers.sqlite", "/secret.key", f"/image/{pid}/../../secret.key"):
         r = client.get(path)
         assert r.status_code == 404 and b"secret" not in r.content, path
 
@@ -210,7 +216,7 @@ def test_export_writes_pwcmps_table_and_scaling_it_equals_scaling_the_study(stud
         for _ in range(40):
             p = client.get("/api/next", params={"observer": obs}).json()
             # 'strong' noise loses more often than not: a consistent, non-trivial pattern to scale
-            left = client.app.state.service.conditions[int(p["left"].split("/")[3])]
+            left = client.app.state.service.store.served(p["pair_id"]).left
             client.post("/api/answer", json={"pair_id": p["pair_id"], "observer": obs,
                                              "chosen": "right" if left == "strong" else "left", "ms": 50})
     run = lambda *a: subprocess.run([sys.executable, "-m", "mdfloss", "study", *a], capture_output=True,  # noqa: E731

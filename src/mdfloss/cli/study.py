@@ -34,7 +34,18 @@ def study() -> None:
 @click.option("--crops", type=click.IntRange(min=0), default=0, show_default=True,
               help="Up to N non-overlapping crops per image, where the methods differ most (0: whole images).")
 @click.option("--crop-size", type=click.IntRange(min=16), default=256, show_default=True)
-def create(out_dir, reference, methods, from_benchmark, set_name, limit, data_root, crops, crop_size):
+@click.option("--practice", type=int, default=0, show_default=True,
+              help="Practice trials at the start of each observer's session (not scaled; 0-20).")
+@click.option("--catch", type=int, default=0, show_default=True,
+              help="Catch trials per observer: the reference against a strongly degraded copy (0-50).")
+@click.option("--identical", type=int, default=0, show_default=True,
+              help="Identical pairs per observer: one image on both sides, which should split evenly (0-50).")
+@click.option("--instructions", type=click.Path(dir_okay=False), default=None,
+              help="Text file shown to every new observer before the first trial (default: built-in text).")
+@click.option("--consent", type=click.Path(dir_okay=False), default=None,
+              help="Text file the observer must agree to before the first trial.")
+def create(out_dir, reference, methods, from_benchmark, set_name, limit, data_root, crops, crop_size, practice,
+           catch, identical, instructions, consent):
     """Make a study folder from restorations (folders) or from a benchmark's networks."""
     from mdfloss.study.create import build_study, load_folders, parse_method
 
@@ -53,8 +64,13 @@ def create(out_dir, reference, methods, from_benchmark, set_name, limit, data_ro
         parsed = [parse_method(m) for m in methods]
         refs, images = load_folders(Path(reference), parsed)
         source = {"reference": str(Path(reference).resolve()), "methods": {n: str(d.resolve()) for n, d in parsed}}
-    meta = build_study(Path(out_dir), refs, images, crops=crops, crop_size=crop_size, source=source)
-    click.echo(f"wrote {out_dir}: {len(meta['scenes'])} scenes × {len(meta['conditions'])} conditions")
+    meta = build_study(Path(out_dir), refs, images, crops=crops, crop_size=crop_size, source=source,
+                       practice=practice, catch=catch, identical=identical,
+                       instructions=Path(instructions) if instructions else None,
+                       consent=Path(consent) if consent else None)
+    extra = ", ".join(f"{v} {k}" for k, v in meta["trials"].items() if v)
+    click.echo(f"wrote {out_dir}: {len(meta['scenes'])} scenes × {len(meta['conditions'])} conditions"
+               + (f"; per observer also {extra} trial(s)" if extra else ""))
 
 
 @study.command()
@@ -62,7 +78,8 @@ def create(out_dir, reference, methods, from_benchmark, set_name, limit, data_ro
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: everyone).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option("--token", default=None, help="Require ?token=T on every request.")
-@click.option("--trials", type=click.IntRange(min=1), default=30, show_default=True, help="Answers per observer.")
+@click.option("--trials", type=click.IntRange(min=1), default=30, show_default=True,
+              help="Real pairs per observer (the cap; practice, catch and identical trials come on top).")
 @click.option("--seed", type=int, default=None, help="Seed of the pair choice (default: random).")
 @click.option("--sampler", default="active", show_default=True,
               help="Pair choice: active (information gain) or random; registered strategies too.")
@@ -100,8 +117,15 @@ def _answers_of(source: Path):
               help="Resamples of observers for the 95 % intervals (0: none).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--no-outliers", is_flag=True, help="Skip the outlier analysis.")
+@click.option("--exclude-failed/--keep-failed", default=None,
+              help="Leave out observers who fail the screening (the default when the study has catch or identical "
+                   "trials).")
+@click.option("--catch-min", type=float, default=0.8, show_default=True,
+              help="Fraction of catch trials an observer must get right.")
+@click.option("--min-ms", type=float, default=300.0, show_default=True,
+              help="Median response time below which an observer fails as too fast.")
 @click.option("--force", is_flag=True, help="Overwrite the results of an earlier scaling in --out.")
-def scale(source, out_dir, prior, bootstrap, seed, no_outliers, force):
+def scale(source, out_dir, prior, bootstrap, seed, no_outliers, exclude_failed, catch_min, min_ms, force):
     """Scale answers (a study folder or a pwcmp CSV) to JOD per scene and pooled."""
     _need("the JOD scaling", "scipy", "matplotlib")
     from mdfloss.study.analysis import scale_study
@@ -112,9 +136,13 @@ def scale(source, out_dir, prior, bootstrap, seed, no_outliers, force):
     if taken and not force:  # refused before the minutes of bootstrap, not after
         raise InvalidInputError(f"--out: '{out_dir}' already holds {', '.join(taken)}; pass --force to overwrite them")
     result = scale_study(answers, prior=prior, bootstrap=bootstrap, seed=seed, outliers=not no_outliers,
-                         progress=click.echo)
+                         progress=click.echo, exclude_failed=exclude_failed, catch_min=catch_min, min_ms=min_ms)
     write_scaling(result, Path(out_dir), bootstrap=bootstrap, prior=prior, force=True)
-    click.echo(f"wrote {out_dir}/jod.csv, jod.md and jod.png from {len(answers)} answers")
+    failed = [o.observer for o in result.screening if o.failed]
+    if failed:
+        click.echo(f"screening: {len(failed)} of {len(result.screening)} observers failed ("
+                   + ("excluded" if result.excluded else "kept") + "); reasons in observers.csv")
+    click.echo(f"wrote {out_dir}/jod.csv, jod.md and jod.png from {result.n_answers} answers")
 
 
 @study.command()
@@ -129,6 +157,32 @@ def export(study_dir, out_csv, force):
     answers = _answers_of(Path(study_dir))
     write_answers_csv(answers, check_output_path(out_csv, force=force, argument="--out"))
     click.echo(f"wrote {out_csv}: {len(answers)} answers")
+
+
+@study.command("check-code")
+@click.argument("study_dir", type=click.Path(file_okay=False))
+@click.argument("codes", nargs=-1, required=True)
+def check_code(study_dir, codes):
+    """Whose completion code is this? Exit status 1 if any code is unknown."""
+    from mdfloss.study.codes import completion_code, normalise_code, study_secret
+    from mdfloss.study.create import load_study
+    from mdfloss.study.store import DB_FILE, AnswerStore
+
+    load_study(Path(study_dir))
+    secret = study_secret(Path(study_dir))
+    if not (Path(study_dir) / DB_FILE).is_file():
+        raise InvalidInputError(f"STUDY_DIR: '{study_dir}' has no answers yet, so no observer has a code")
+    store = AnswerStore(Path(study_dir) / DB_FILE)
+    owners = {completion_code(secret, o): o for o in store.observers()}
+    unknown = 0
+    for code in codes:
+        observer = owners.get(normalise_code(code))
+        if observer is None:
+            unknown += 1
+            click.echo(f"{code}: unknown: no observer of this study was given this code")
+        else:
+            click.echo(f"{code}: observer {observer}, {store.answered_count(observer)} answers")
+    raise SystemExit(1 if unknown else 0)
 
 
 @study.command()

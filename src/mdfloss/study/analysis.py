@@ -6,6 +6,7 @@
 * The outliers are pwcmp's ``pw_outlier_analysis``: for each observer, the log10-likelihood of their
   answers under the scores of everyone else, per answer, summed over scenes; an observer whose value lies
   more than one inter-quartile range below the first quartile (``dist_L > 1``) is flagged.
+* The screening (catch and identical trials, speed, side bias) runs first; see ``screening.py``.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import numpy as np
 from scipy import stats
 
 from mdfloss.common.errors import InvalidInputError
-from mdfloss.study.answers import Answer, by_observer, conditions_of
+from mdfloss.study.answers import Answer, by_observer, conditions_of, scaled_only
 from mdfloss.study.scaling import choice_probability, pw_scale
+from mdfloss.study.screening import CATCH_MIN, MIN_MS, ObserverScreen, has_screening_trials, screen_observers
 
 POOLED = "all"
 
@@ -44,7 +46,9 @@ class ObserverFit:
 class StudyScaling:
     rows: list[ScaledRow]
     observers: list[ObserverFit] = field(default_factory=list)
-    n_answers: int = 0
+    n_answers: int = 0  # answers scaled
+    screening: list[ObserverScreen] = field(default_factory=list)  # empty: the study has no screening trials
+    excluded: list[str] = field(default_factory=list)  # observers left out for failing the screening
 
 
 def _bootstrap(per_observer: list[np.ndarray], q: np.ndarray, n: int, rng: np.random.Generator,
@@ -105,8 +109,14 @@ def observer_fits(answers: list[Answer]) -> list[ObserverFit]:
 
 
 def scale_study(answers: list[Answer], *, prior: str = "gaussian", bootstrap: int = 500, seed: int = 0,
-                outliers: bool = True, progress: Callable[[str], None] | None = None) -> StudyScaling:
+                outliers: bool = True, progress: Callable[[str], None] | None = None,
+                exclude_failed: bool | None = None, catch_min: float = CATCH_MIN,
+                min_ms: float = MIN_MS) -> StudyScaling:
     """JOD per condition for each scene and pooled over scenes (scene ``"all"``), with 95 % intervals.
+
+    Only real pairs are scaled (never catch, identical or practice trials). When the answers hold catch or
+    identical trials, every observer is screened (:mod:`~mdfloss.study.screening`) and those who fail are
+    left out unless ``exclude_failed`` is False; ``exclude_failed=True`` on answers without them is refused.
 
     Example:
         >>> from mdfloss.study.answers import Answer
@@ -118,6 +128,19 @@ def scale_study(answers: list[Answer], *, prior: str = "gaussian", bootstrap: in
         raise InvalidInputError(f"bootstrap: expected a whole number >= 0 (0 skips the intervals), got {bootstrap!r}")
     if not answers:
         raise InvalidInputError("answers: the study has no answers yet; nothing to scale")
+    screening: list[ObserverScreen] = []
+    if has_screening_trials(answers):
+        screening = screen_observers(answers, catch_min=catch_min, min_ms=min_ms)
+    elif exclude_failed:
+        raise InvalidInputError("--exclude-failed: these answers hold no catch or identical trials, so there is "
+                                "nothing to screen; create the study with --catch/--identical, or drop the option")
+    excluded = [s.observer for s in screening if s.failed] if exclude_failed is not False else []
+    left_out = set(excluded)
+    answers = [a for a in scaled_only(answers) if a.observer not in left_out]
+    if not answers:
+        raise InvalidInputError("answers: no real pairs are left to scale" + (
+            f" after excluding {len(excluded)} observer(s) who failed the screening (--keep-failed keeps them)"
+            if excluded else ""))
     if POOLED in {a.scene for a in answers}:
         raise InvalidInputError(f"answers: a scene is named {POOLED!r}, the name of the pooled scaling; rename it")
     rng = np.random.default_rng(seed)
@@ -133,4 +156,4 @@ def scale_study(answers: list[Answer], *, prior: str = "gaussian", bootstrap: in
     if outliers and progress:
         progress("outlier analysis (each observer against the scores of all others)")
     fits = observer_fits(answers) if outliers else []
-    return StudyScaling(rows, fits, len(answers))
+    return StudyScaling(rows, fits, len(answers), screening, excluded)

@@ -2,6 +2,11 @@
 
 One row per answer: ``observer, session_id, scene, condition_A, condition_B, is_A_selected`` (pwcmp's
 columns; others, such as pwcmp's ``criterion`` or our ``time`` and ``ms``, are kept but not needed).
+
+Our own ``kind`` column tells the answers that are scaled (``pair``) from the screening trials
+(``catch``: the reference against a strongly degraded copy; ``identical``: one image on both sides;
+``practice``: the first trials, shown as practice). A CSV without it holds pairs only. In answers served by
+``mdfloss study serve``, condition A is the image shown on the left.
 """
 
 from __future__ import annotations
@@ -17,7 +22,10 @@ from mdfloss.common.errors import InvalidInputError
 from mdfloss.common.files import atomic_write_bytes
 
 PWCMP_COLUMNS = ("observer", "session_id", "scene", "condition_A", "condition_B", "is_A_selected")
-EXPORT_COLUMNS = PWCMP_COLUMNS + ("time", "response_ms")
+EXPORT_COLUMNS = PWCMP_COLUMNS + ("time", "response_ms", "kind")
+KINDS = ("pair", "practice", "catch", "identical")
+#: The two sides of a catch trial; method names start with a letter or digit, so these never collide.
+CATCH_REFERENCE, CATCH_DEGRADED = "_reference", "_degraded"
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,12 @@ class Answer:
     a_selected: bool
     time: str = ""
     response_ms: float | None = None
+    kind: str = "pair"
+
+    @property
+    def chose_left(self) -> bool:
+        """In answers served by mdfloss, condition A is the left image."""
+        return self.a_selected
 
     @property
     def winner(self) -> str:
@@ -61,13 +75,23 @@ def read_answers_csv(path: Path) -> list[Answer]:
             selected = row["is_A_selected"].strip()
             if selected not in ("0", "1", "0.0", "1.0", "true", "false", "True", "False"):
                 raise InvalidInputError(f"answers: {path} line {line}: is_A_selected must be 0 or 1, got {selected!r}")
-            if row["condition_A"] == row["condition_B"] or not row["condition_A"] or not row["scene"]:
+            kind = (row.get("kind") or "pair").strip()
+            if kind not in KINDS:
+                raise InvalidInputError(f"answers: {path} line {line}: kind must be one of {', '.join(KINDS)}, "
+                                        f"got {kind!r}")
+            same_ok = kind == "identical"  # one image on both sides, by design
+            if (row["condition_A"] == row["condition_B"] and not same_ok) or not row["condition_A"] or not row["scene"]:
                 raise InvalidInputError(f"answers: {path} line {line}: a scene and two different conditions "
                                         "are needed")
             ms = row.get("response_ms")
+            try:
+                ms_value = float(ms) if ms else None
+            except ValueError:
+                raise InvalidInputError(f"answers: {path} line {line}: response_ms must be a number, "
+                                        f"got {ms!r}") from None
             answers.append(Answer(row["observer"], row["session_id"], row["scene"], row["condition_A"],
                                   row["condition_B"], selected in ("1", "1.0", "true", "True"),
-                                  row.get("time", "") or "", float(ms) if ms else None))
+                                  row.get("time", "") or "", ms_value, kind))
     if not answers:
         raise InvalidInputError(f"answers: {path} holds no answers")
     return answers
@@ -79,12 +103,17 @@ def answers_csv_bytes(answers: list[Answer]) -> bytes:
     writer.writerow(EXPORT_COLUMNS)
     for a in answers:
         writer.writerow([a.observer, a.session, a.scene, a.condition_a, a.condition_b, int(a.a_selected), a.time,
-                         "" if a.response_ms is None else f"{a.response_ms:g}"])
+                         "" if a.response_ms is None else f"{a.response_ms:g}", a.kind])
     return buf.getvalue().encode()
 
 
 def write_answers_csv(answers: list[Answer], path: Path) -> None:
     atomic_write_bytes(Path(path), answers_csv_bytes(answers))
+
+
+def scaled_only(answers: list[Answer]) -> list[Answer]:
+    """The answers that enter the scaling: real pairs, not catch, identical or practice trials."""
+    return [a for a in answers if a.kind == "pair"]
 
 
 def counts(answers: list[Answer], conditions: list[str]) -> np.ndarray:

@@ -5,6 +5,10 @@ Layout of ``STUDY_DIR``::
     study.json              scenes, conditions, where each image is, how the study was made
     images/reference/<scene>.png
     images/<method folder>/<scene>.png
+    images/catch/<scene>.png    with catch trials: the reference strongly degraded (blur, then JPEG q 10)
+    secret.key              for completion codes and each observer's trial order (see ``codes.py``)
+    instructions.txt        optional: shown to every new observer before the first trial
+    consent.txt             optional: the observer must agree to it before the first trial
     answers.sqlite          written by ``mdfloss study serve``
 
 A scene is one image, or with ``crops`` one crop of an image (``<image>_c<k>``). Crops sit at the same
@@ -13,6 +17,7 @@ place in every method and are put where the methods differ most, so observers se
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -20,14 +25,22 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from mdfloss.common.errors import ImageReadError, InvalidInputError, OutputPathError
 from mdfloss.common.files import atomic_write_bytes
 from mdfloss.common.imageio import IMAGE_SUFFIXES, image_files
+from mdfloss.study.codes import study_secret
 
 STUDY_FILE = "study.json"
 REFERENCE = "reference"
+CATCH_FOLDER = "catch"
+#: Screening trials per observer: name → (most allowed, what it is).
+EXTRA_TRIALS = {"practice": (20, "practice trials at the start, not scaled"),
+                "catch": (50, "catch trials: the reference against a strongly degraded copy"),
+                "identical": (50, "identical pairs: one image on both sides")}
+TEXT_FILES = {"instructions": "instructions.txt", "consent": "consent.txt"}
+MAX_TEXT_BYTES = 20_000
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+*:=@-]{0,99}$")
 
 
@@ -122,15 +135,66 @@ def crop_positions(stack: np.ndarray, n: int, size: int) -> list[tuple[int, int]
     return taken
 
 
+def check_extra_trials(extra: dict[str, int]) -> dict[str, int]:
+    """Practice, catch and identical trials per observer, each a whole number in its range."""
+    unknown = set(extra) - set(EXTRA_TRIALS)
+    if unknown:
+        raise InvalidInputError(f"trials: unknown kind(s) {', '.join(sorted(unknown))}; expected "
+                                f"{', '.join(EXTRA_TRIALS)}")
+    for name, value in extra.items():
+        most, what = EXTRA_TRIALS[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+            raise InvalidInputError(f"--{name}: expected 0 to {most} {what} per observer, got {value!r}")
+    return {name: int(extra.get(name, 0)) for name in EXTRA_TRIALS}
+
+
+def read_text_file(path: Path, argument: str) -> str:
+    """A short UTF-8 text for the observer page (instructions or consent)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInputError(f"{argument}: cannot read '{path}' ({exc.strerror or exc})") from None
+    if len(data) > MAX_TEXT_BYTES:
+        raise InvalidInputError(f"{argument}: '{path}' is {len(data)} bytes; keep it under {MAX_TEXT_BYTES} "
+                                "(a page observers will read)")
+    try:
+        text = data.decode("utf-8-sig").strip()
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"{argument}: '{path}' is not UTF-8 text") from None
+    if not text:
+        raise InvalidInputError(f"{argument}: '{path}' is empty")
+    return text
+
+
+def degrade_for_catch(img: np.ndarray) -> np.ndarray:
+    """A copy nobody should prefer to the reference: Gaussian blur (radius 3 px), then JPEG at quality 10."""
+    blurred = Image.fromarray(img).filter(ImageFilter.GaussianBlur(3))
+    buf = io.BytesIO()
+    blurred.save(buf, format="JPEG", quality=10)
+    buf.seek(0)
+    with Image.open(buf) as im:
+        return np.asarray(im.convert("RGB"))
+
+
 def _save_png(path: Path, img: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(img).save(path, format="PNG")
 
 
 def build_study(out: Path, refs: dict[str, np.ndarray], images: dict[str, dict[str, np.ndarray]], *,
-                crops: int = 0, crop_size: int = 256, source: dict | None = None) -> dict:
-    """Write the study folder (all or nothing: built in a temporary folder, then renamed)."""
+                crops: int = 0, crop_size: int = 256, source: dict | None = None, practice: int = 0,
+                catch: int = 0, identical: int = 0, instructions: Path | None = None,
+                consent: Path | None = None) -> dict:
+    """Write the study folder (all or nothing: built in a temporary folder, then renamed).
+
+    ``practice``, ``catch`` and ``identical``: screening trials each observer gets besides the real pairs
+    (see :data:`EXTRA_TRIALS`); ``instructions`` and ``consent``: text files shown before the first trial.
+    """
     out = Path(out)
+    extra = check_extra_trials({"practice": practice, "catch": catch, "identical": identical})
+    texts = {name: read_text_file(path, f"--{name}") for name, path in
+             (("instructions", instructions), ("consent", consent)) if path is not None}
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise OutputPathError(f"--out: '{out}' exists and is not empty; choose a new folder")
     if crops < 0 or (crops and crop_size < 16):
@@ -150,12 +214,18 @@ def build_study(out: Path, refs: dict[str, np.ndarray], images: dict[str, dict[s
                 name = f"{scene}_c{k}" if crops else scene
                 h, w = (crop_size, crop_size) if crops else ref.shape[:2]
                 _save_png(tmp / "images" / REFERENCE / f"{name}.png", ref[y:y + h, x:x + w])
+                if extra["catch"]:
+                    _save_png(tmp / "images" / CATCH_FOLDER / f"{name}.png", degrade_for_catch(ref[y:y + h, x:x + w]))
                 for c in conditions:
                     _save_png(tmp / "images" / folder_name(c) / f"{name}.png", images[c][scene][y:y + h, x:x + w])
                 scenes.append({"scene": name, "image": scene, "crop": [y, x, h, w]})
         meta = {"kind": "mdfloss.study", "version": 1, "conditions": conditions,
-                "folders": {c: folder_name(c) for c in conditions}, "scenes": scenes, "source": source or {}}
+                "folders": {c: folder_name(c) for c in conditions}, "scenes": scenes, "source": source or {},
+                "trials": extra}
         atomic_write_bytes(tmp / STUDY_FILE, json.dumps(meta, indent=2).encode())
+        for name, text in texts.items():
+            atomic_write_bytes(tmp / TEXT_FILES[name], text.encode())
+        study_secret(tmp, create=True)
         if out.exists():
             out.rmdir()
         tmp.rename(out)
@@ -177,4 +247,13 @@ def load_study(study_dir: Path) -> dict:
         ok = False
     if not ok:
         raise InvalidInputError(f"STUDY_DIR: '{path}' is not a study file written by 'mdfloss study create'")
+    meta["trials"] = check_extra_trials(meta.get("trials") or {})  # folders from before screening trials: none
+    if meta["trials"]["catch"] and not (Path(study_dir) / "images" / CATCH_FOLDER).is_dir():
+        raise InvalidInputError(f"STUDY_DIR: '{study_dir}' asks for catch trials but has no images/{CATCH_FOLDER}")
     return meta
+
+
+def study_text(study_dir: Path, name: str) -> str | None:
+    """The study's instructions or consent text, or None when the folder has none."""
+    path = Path(study_dir) / TEXT_FILES[name]
+    return read_text_file(path, TEXT_FILES[name]) if path.is_file() else None

@@ -29,12 +29,48 @@ def _markdown(result: StudyScaling, bootstrap: int, prior: str) -> str:
         for r in rows:
             out.write(f"| {r.condition} | {r.jod:+.2f} | [{r.jod_low:+.2f}, {r.jod_high:+.2f}] |\n")
         out.write("\n")
+    if result.screening:
+        failed = [o for o in result.screening if o.failed]
+        out.write(f"## Screening\n\n{len(result.screening)} observers screened with catch and identical trials, "
+                  f"response times and side bias; {len(failed)} failed"
+                  + (" and were " + ("excluded" if result.excluded else "kept (--keep-failed)") if failed else "")
+                  + ".\n\n")
+        for o in failed:
+            out.write(f"- {o.observer}: {'; '.join(o.reasons)}\n")
+        out.write("\n" if failed else "")
     if result.observers:
         flagged = [o for o in result.observers if o.outlier]
         out.write(f"## Observers\n\n{len(result.observers)} observers; "
                   f"{len(flagged)} flagged as possible outliers (pwcmp's outlier analysis, dist_L > 1)"
                   + (": " + ", ".join(o.observer for o in flagged) if flagged else "") + ".\n")
     return out.getvalue()
+
+
+OBSERVER_COLUMNS = ["observer", "pairs", "catch_correct", "catch_total", "identical_left", "identical_total",
+                    "left", "trials", "median_ms", "failed", "excluded", "reason", "log10_likelihood", "dist_L",
+                    "outlier"]
+
+
+def observer_rows(result: StudyScaling) -> list[dict]:
+    """One row per observer: the screening (blank without screening trials) and pwcmp's outlier analysis
+    (blank for an excluded observer, whose answers were not scaled)."""
+    screens = {o.observer: o for o in result.screening}
+    fits = {o.observer: o for o in result.observers}
+    rows = []
+    for name in dict.fromkeys(list(screens) + list(fits)):
+        row = dict.fromkeys(OBSERVER_COLUMNS, "")
+        row["observer"] = name
+        if name in screens:
+            s = screens[name]
+            row.update(pairs=s.pairs, catch_correct=s.catch_correct, catch_total=s.catch_total,
+                       identical_left=s.identical_left, identical_total=s.identical_total, left=s.left,
+                       trials=s.trials, median_ms="" if s.median_ms is None else f"{s.median_ms:.0f}",
+                       failed=int(s.failed), excluded=int(name in result.excluded), reason="; ".join(s.reasons))
+        if name in fits:
+            f = fits[name]
+            row.update(log10_likelihood=f"{f.log10_likelihood:.6f}", dist_L=f"{f.dist_l:.4f}", outlier=int(f.outlier))
+        rows.append(row)
+    return rows
 
 
 def plot_jod(result: StudyScaling, path: Path, *, bootstrap: int = 1) -> None:
@@ -69,9 +105,7 @@ def write_scaling(result: StudyScaling, out: Path, *, bootstrap: int, prior: str
     write_csv(out / "jod.csv", [{"scene": r.scene, "condition": r.condition, "jod": f"{r.jod:.6f}",
                                  "jod_low": f"{r.jod_low:.6f}", "jod_high": f"{r.jod_high:.6f}"}
                                 for r in result.rows], JOD_COLUMNS)
-    if result.observers:
-        write_csv(out / "observers.csv", [{"observer": o.observer, "log10_likelihood": f"{o.log10_likelihood:.6f}",
-                                           "dist_L": f"{o.dist_l:.4f}", "outlier": int(o.outlier)}
-                                          for o in result.observers])
+    if result.observers or result.screening:
+        write_csv(out / "observers.csv", observer_rows(result), OBSERVER_COLUMNS)
     atomic_write_bytes(out / "jod.md", _markdown(result, bootstrap, prior).encode())
     plot_jod(result, out / "jod.png", bootstrap=bootstrap)

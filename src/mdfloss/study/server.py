@@ -2,14 +2,20 @@
 
 API (the page uses nothing else, so a lab can write its own front end):
 
+* ``GET /api/study`` → ``{"instructions", "consent", "practice", "total"}``: the texts to show before
+  the first trial (null when the study folder has none) and the trials per observer.
+* ``GET /api/observer?observer=ID`` → ``{"observer", "started", "answered", "total"}``: a page shows the
+  instructions to an observer who has not started, whatever the id came from.
 * ``GET /api/next?observer=ID[&session=S]`` → ``{"pair_id", "left", "right", "reference", "scene",
-  "answered", "total", "done": false}`` (image URLs), or ``{"done": true, "answered", "total"}``.
+  "practice", "answered", "total", "done": false}`` (image URLs), or, after the last trial,
+  ``{"done": true, "answered", "total", "code"}`` with the observer's completion code.
   Until it is answered, the same pair is returned again, so a reloaded page resumes.
 * ``POST /api/answer`` with ``{"pair_id", "observer", "chosen": "left"|"right", "ms"}`` →
   ``{"ok": true, "answered", "total"}``; the answer is in the database when this reply is sent.
   A malformed answer is refused with 400, an unknown pair with 404, another observer's pair with 403,
   a pair answered before with 409; a refused answer is stored nowhere.
-* ``GET /image/<scene>/<condition index | reference>``: only the study's own images.
+* ``GET /image/<pair_id>/<left | right | reference>``: the images of a served pair, and nothing else.
+* Every error is JSON ``{"error": "..."}``.
 * With a token, every request needs ``?token=T`` or the header ``X-Study-Token: T`` (else 401).
 """
 
@@ -52,6 +58,15 @@ def make_app(study_dir: Path, *, token: str | None = None, trials: int = 30, see
     def index(request):
         return HTMLResponse(page, headers={"Cache-Control": "no-store"})
 
+    def study_info(request):
+        return JSONResponse(service.study_info())
+
+    def observer_status(request):
+        try:
+            return JSONResponse(service.observer_status(request.query_params.get("observer", "")))
+        except AnswerRefused as exc:
+            return error(exc.status, str(exc))
+
     def next_pair(request):
         try:
             return JSONResponse(service.next_pair(request.query_params.get("observer", ""),
@@ -73,11 +88,7 @@ def make_app(study_dir: Path, *, token: str | None = None, trials: int = 30, see
             return error(exc.status, str(exc))
 
     def image(request):
-        try:
-            scene = int(request.path_params["scene"])
-        except ValueError:
-            return error(404, "no such image")
-        path = service.image_path(scene, request.path_params["which"])
+        path = service.image_path(request.path_params["pair_id"], request.path_params["which"])
         if path is None or not path.is_file():
             return error(404, "no such image")
         return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
@@ -95,8 +106,9 @@ def make_app(study_dir: Path, *, token: str | None = None, trials: int = 30, see
                     return
             await self.app(scope, receive, send)
 
-    routes = [Route("/", index), Route("/api/next", next_pair), Route("/api/answer", answer, methods=["POST"]),
-              Route("/image/{scene}/{which}", image)]
+    routes = [Route("/", index), Route("/api/study", study_info), Route("/api/observer", observer_status),
+              Route("/api/next", next_pair), Route("/api/answer", answer, methods=["POST"]),
+              Route("/image/{pair_id}/{which}", image)]
     # Every error is JSON, as the API's own refusals are: unknown paths (404) and wrong methods (405) too.
     async def http_error(request, exc):
         return error(exc.status_code, {404: "no such page or API route", 405: f"{request.method} is not allowed "
