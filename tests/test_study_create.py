@@ -72,7 +72,9 @@ def test_create_with_crops_writes_crops_at_the_same_place_in_every_method(tmp_pa
 @pytest.mark.parametrize("case,fragment", [
     ("missing", "lacks the image 'img2'"), ("size", "sizes must match"), ("one", "at least 2 methods"),
     ("duplicate", "given twice"), ("syntax", "expected NAME=DIR"), ("exists", "not empty"),
-    ("crop", "does not fit"), ("unreadable", "cannot read")])
+    ("crop", "does not fit"), ("unreadable", "cannot read"), ("catch", "--catch: expected 0 to 50"),
+    ("practice", "--practice: expected 0 to 20"), ("identical", "--identical: expected 0 to 50"),
+    ("consent", "--consent: cannot read")])
 def test_create_refuses_in_one_line_and_writes_nothing(tmp_path, case, fragment):
     ref, methods = make_folders(tmp_path)
     out = tmp_path / "st"
@@ -94,6 +96,12 @@ def test_create_refuses_in_one_line_and_writes_nothing(tmp_path, case, fragment)
         args = args + ["--crops", "1", "--crop-size", "400"]
     elif case == "unreadable":
         (methods["mild"] / "img0.png").write_bytes(b"not a png")
+    elif case in ("catch", "identical"):
+        args = args + [f"--{case}", "51"]
+    elif case == "practice":
+        args = args + ["--practice", "-1"]
+    elif case == "consent":
+        args = args + ["--consent", str(tmp_path / "no-such.txt")]
     proc = _cli("create", "--out", str(out), "--reference", str(ref), *args)
     assert proc.returncode == 2 and fragment in proc.stderr, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr

@@ -34,7 +34,9 @@ for _command in (info, compare, convert_reference_cmd, calibrate, train, train_r
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        cli.main(args=argv, prog_name="mdfloss", standalone_mode=False)
+        status = cli.main(args=argv, prog_name="mdfloss", standalone_mode=False)
+        if isinstance(status, int) and not isinstance(status, bool):  # a command's ctx.exit(N)
+            return status
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130

@@ -182,7 +182,8 @@ def check_code(study_dir, codes):
             click.echo(f"{code}: unknown: no observer of this study was given this code")
         else:
             click.echo(f"{code}: observer {observer}, {store.answered_count(observer)} answers")
-    raise SystemExit(1 if unknown else 0)
+    if unknown:
+        raise click.exceptions.Exit(1)
 
 
 @study.command()
