@@ -1,7 +1,7 @@
 """The user study's numbers: scaling speed on a large experiment, active vs uniform pair sampling, and
 what screening buys against a careless crowd.
 
-    python benchmarks/bench_study.py [--repeats 30] [--only crowd]
+    python benchmarks/bench_study.py [--repeats 30] [--only speed|sampling|crowd|plan]
 
 Prints a markdown table; the README's study section quotes it.
 """
@@ -16,6 +16,7 @@ import numpy as np
 from mdfloss.study.analysis import scale_study
 from mdfloss.study.answers import scaled_only
 from mdfloss.study.crowd import simulate_crowd
+from mdfloss.study.plan import plan_study, simulated_power
 from mdfloss.study.screening import screen_observers
 from mdfloss.study.simulate import rmse_to_truth, simulate
 
@@ -71,10 +72,27 @@ def careless_crowd(repeats: int) -> None:
           f"{r[:, 4].mean():.2f} of 24.")
 
 
+def plan_agreement(batches: int) -> None:
+    """``study plan``'s answers against direct simulation: batches of 200 simulated studies (disjoint seeds)."""
+    truth = {"s0": np.array([0.8, 0.0, 0.3])}
+    t = time.perf_counter()
+    plan = plan_study(truth, ["a", "b", "c"], [("a", "b")], simulations=200, seed=0)
+    n = plan.pairs[0].answers
+    print(f"\nstudy plan: a vs b at 0.8 JOD (3 conditions, 1 scene, active sampler): {n} answers for 95 % "
+          f"({time.perf_counter() - t:.0f} s).\n")
+    found = [simulated_power(truth, ["a", "b", "c"], ("a", "b"), n, simulations=200, seed=1000 * (b + 1))
+             for b in range(batches)]
+    print("| seeds | interval excludes 0 |\n|---|---:|")
+    for b, f in enumerate(found):
+        print(f"| {1000 * (b + 1)}-{1000 * (b + 1) + 199} | {f:.1%} |")
+    inside = sum(0.92 <= f <= 0.98 for f in found)
+    print(f"\nAll {200 * batches} studies: {np.mean(found):.1%}; batches within 95 ± 3 %: {inside} of {batches}.")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--only", choices=["speed", "sampling", "crowd"], default=None)
+    parser.add_argument("--only", choices=["speed", "sampling", "crowd", "plan"], default=None)
     args = parser.parse_args()
     if args.only in (None, "speed"):
         print("| step | time |\n|---|---:|")
@@ -83,3 +101,5 @@ if __name__ == "__main__":
         sampling(args.repeats)
     if args.only in (None, "crowd"):
         careless_crowd(args.repeats)
+    if args.only in (None, "plan"):
+        plan_agreement(10)

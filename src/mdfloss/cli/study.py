@@ -129,10 +129,10 @@ def scale(source, out_dir, prior, bootstrap, seed, no_outliers, exclude_failed, 
     """Scale answers (a study folder or a pwcmp CSV) to JOD per scene and pooled."""
     _need("the JOD scaling", "scipy", "matplotlib")
     from mdfloss.study.analysis import scale_study
-    from mdfloss.study.report import write_scaling
+    from mdfloss.study.report import OUTPUTS, write_scaling
 
     answers = _answers_of(Path(source))
-    taken = [n for n in ("jod.csv", "observers.csv", "jod.md", "jod.png") if (Path(out_dir) / n).exists()]
+    taken = [n for n in OUTPUTS if (Path(out_dir) / n).exists()]
     if taken and not force:  # refused before the minutes of bootstrap, not after
         raise InvalidInputError(f"--out: '{out_dir}' already holds {', '.join(taken)}; pass --force to overwrite them")
     result = scale_study(answers, prior=prior, bootstrap=bootstrap, seed=seed, outliers=not no_outliers,
@@ -142,7 +142,7 @@ def scale(source, out_dir, prior, bootstrap, seed, no_outliers, exclude_failed, 
     if failed:
         click.echo(f"screening: {len(failed)} of {len(result.screening)} observers failed ("
                    + ("excluded" if result.excluded else "kept") + "); reasons in observers.csv")
-    click.echo(f"wrote {out_dir}/jod.csv, jod.md and jod.png from {result.n_answers} answers")
+    click.echo(f"wrote {out_dir}/jod.csv, differences.csv, jod.md and jod.png from {result.n_answers} answers")
 
 
 @study.command()
@@ -218,3 +218,12 @@ def simulate(conditions, scenes, observers, answers_per_observer, sampling, spre
     click.echo("answers  " + "  ".join(f"{m:>8}" for m in modes))
     for k, (n, _) in enumerate(curves[modes[0]][0]):
         click.echo(f"{n:>7}  " + "  ".join(f"{curves[m][1][k]:8.3f}" for m in modes))
+
+
+def _add_plan() -> None:
+    from mdfloss.cli.study_plan import plan
+
+    study.add_command(plan)
+
+
+_add_plan()

@@ -19,7 +19,7 @@ from scipy import stats
 
 from mdfloss.common.errors import InvalidInputError
 from mdfloss.study.answers import Answer, by_observer, conditions_of, scaled_only
-from mdfloss.study.scaling import choice_probability, pw_scale
+from mdfloss.study.scaling import choice_probability, difference_interval, pw_scale
 from mdfloss.study.screening import CATCH_MIN, MIN_MS, ObserverScreen, has_screening_trials, screen_observers
 
 POOLED = "all"
@@ -49,6 +49,18 @@ class StudyScaling:
     n_answers: int = 0  # answers scaled
     screening: list[ObserverScreen] = field(default_factory=list)  # empty: the study has no screening trials
     excluded: list[str] = field(default_factory=list)  # observers left out for failing the screening
+    differences: list[Difference] = field(default_factory=list)  # every pair of conditions, pooled
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Pooled JOD difference ``a − b`` with its 95 % model (Wald) interval, the one ``study plan`` predicts."""
+
+    a: str
+    b: str
+    jod: float
+    low: float
+    high: float
 
 
 def _bootstrap(per_observer: list[np.ndarray], q: np.ndarray, n: int, rng: np.random.Generator,
@@ -156,4 +168,17 @@ def scale_study(answers: list[Answer], *, prior: str = "gaussian", bootstrap: in
     if outliers and progress:
         progress("outlier analysis (each observer against the scores of all others)")
     fits = observer_fits(answers) if outliers else []
-    return StudyScaling(rows, fits, len(answers), screening, excluded)
+    return StudyScaling(rows, fits, len(answers), screening, excluded, pooled_differences(answers))
+
+
+def pooled_differences(answers: list[Answer]) -> list[Difference]:
+    """Every pair's pooled difference, best-scored condition first."""
+    conditions = conditions_of(answers)
+    D = sum(by_observer(answers, conditions).values())
+    order = np.argsort(-pw_scale(D), kind="stable")
+    out = []
+    for x, i in enumerate(order):
+        for j in order[x + 1:]:
+            est, low, high = difference_interval(D, int(i), int(j))
+            out.append(Difference(conditions[i], conditions[j], est, low, high))
+    return out

@@ -50,9 +50,20 @@ def benchmark_models(out_dir: Path) -> tuple[dict, dict[str, Path]]:
 
 @torch.no_grad()
 def restorations(out_dir: Path, set_name: str, *, data_root: Path | None = None, limit: int | None = None,
-                 progress: Callable[[str], None] | None = None) -> tuple[dict, dict, dict]:
-    """``(references, {loss: {image: restoration}}, source)`` as uint8 ``(H, W, 3)`` arrays."""
+                 progress: Callable[[str], None] | None = None, losses: list[str] | None = None,
+                 only: list[str] | None = None) -> tuple[dict, dict, dict]:
+    """``(references, {loss: {image: restoration}}, source)`` as uint8 ``(H, W, 3)`` arrays.
+
+    ``losses``: the benchmark's losses to use (default: all); ``only``: image names to restore (default: all,
+    or the first ``limit``).
+    """
     report, models = benchmark_models(out_dir)
+    if losses:
+        unknown = [loss for loss in losses if loss not in models]
+        if unknown:
+            raise InvalidInputError(f"--condition: the benchmark has no loss {unknown[0]!r}; it has "
+                                    f"{', '.join(models)}")
+        models = {loss: models[loss] for loss in losses}
     if len(models) < 2:
         raise InvalidInputError(f"--from-benchmark: the benchmark compared {len(models)} loss; a study needs 2")
     seed = report["seeds"][0]
@@ -70,8 +81,12 @@ def restorations(out_dir: Path, set_name: str, *, data_root: Path | None = None,
                           seed=seed)
         images[loss] = {}
         for i in range(len(pairs) if limit is None else min(limit, len(pairs))):
+            if only is not None and pairs.files[i].stem not in only:
+                continue
             name, lq, hq = pairs[i]
             images[loss][name] = _to_uint8(model(lq[None]))
             refs.setdefault(name, _to_uint8(hq[None]))
+    if only is not None and set(only) - set(refs):
+        raise InvalidInputError(f"images: the set {set_name} has no image(s) {', '.join(sorted(set(only) - set(refs)))}")
     source = {"benchmark": str(Path(out_dir).resolve()), "set": set_name, "task": report["task"], "seed": seed}
     return refs, images, source

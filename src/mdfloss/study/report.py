@@ -1,4 +1,4 @@
-"""Write a scaled study: ``jod.csv``, ``jod.md``, ``jod.png`` and ``observers.csv``."""
+"""Write a scaled study: ``jod.csv``, ``differences.csv``, ``jod.md``, ``jod.png`` and ``observers.csv``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from mdfloss.common.files import atomic_write_bytes, write_csv, write_png
 from mdfloss.study.analysis import POOLED, StudyScaling
 
 JOD_COLUMNS = ["scene", "condition", "jod", "jod_low", "jod_high"]
+OUTPUTS = ("jod.csv", "differences.csv", "observers.csv", "jod.md", "jod.png")
 
 
 def _markdown(result: StudyScaling, bootstrap: int, prior: str) -> str:
@@ -28,6 +29,14 @@ def _markdown(result: StudyScaling, bootstrap: int, prior: str) -> str:
                   "| condition | JOD | 95 % interval |\n|---|---:|---|\n")
         for r in rows:
             out.write(f"| {r.condition} | {r.jod:+.2f} | [{r.jod_low:+.2f}, {r.jod_high:+.2f}] |\n")
+        out.write("\n")
+    if result.differences:
+        out.write("## Differences, all scenes pooled\n\n95 % intervals of the Thurstone model (Fisher information), "
+                  "the ones `mdfloss study plan` predicts.\n\n| pair | JOD difference | 95 % interval | excludes 0 |\n"
+                  "|---|---:|---|---|\n")
+        for d in result.differences:
+            out.write(f"| {d.a} − {d.b} | {d.jod:+.3f} | [{d.low:+.3f}, {d.high:+.3f}] | "
+                      f"{'yes' if d.low > 0 or d.high < 0 else 'no'} |\n")
         out.write("\n")
     if result.screening:
         failed = [o for o in result.screening if o.failed]
@@ -98,13 +107,16 @@ def plot_jod(result: StudyScaling, path: Path, *, bootstrap: int = 1) -> None:
 def write_scaling(result: StudyScaling, out: Path, *, bootstrap: int, prior: str, force: bool = False) -> None:
     """jod.csv, observers.csv, jod.md and jod.png into ``out``; earlier ones are kept unless ``force``."""
     out = Path(out)
-    taken = [n for n in ("jod.csv", "observers.csv", "jod.md", "jod.png") if (out / n).exists()]
+    taken = [n for n in OUTPUTS if (out / n).exists()]
     if taken and not force:
         raise OutputPathError(f"--out: '{out}' already holds {', '.join(taken)}; pass --force to overwrite them")
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "jod.csv", [{"scene": r.scene, "condition": r.condition, "jod": f"{r.jod:.6f}",
                                  "jod_low": f"{r.jod_low:.6f}", "jod_high": f"{r.jod_high:.6f}"}
                                 for r in result.rows], JOD_COLUMNS)
+    if result.differences:
+        write_csv(out / "differences.csv", [{"a": d.a, "b": d.b, "jod": f"{d.jod:.6f}", "low": f"{d.low:.6f}",
+                                             "high": f"{d.high:.6f}"} for d in result.differences])
     if result.observers or result.screening:
         write_csv(out / "observers.csv", observer_rows(result), OBSERVER_COLUMNS)
     atomic_write_bytes(out / "jod.md", _markdown(result, bootstrap, prior).encode())

@@ -157,3 +157,28 @@ def pw_scale(D, *, prior: str = "gaussian", regularization: str = "mean0",
 def choice_probability(q_a, q_b):
     """Probability that a condition at ``q_a`` JOD is chosen over one at ``q_b``."""
     return special.ndtr((np.asarray(q_a) - np.asarray(q_b)) / SIGMA_CDF)
+
+
+def difference_interval(D, i: int, j: int, *, level: float = 0.95) -> tuple[float, float, float]:
+    """Scaled difference ``q_i − q_j`` of the counts ``D`` and its Wald interval ``(estimate, low, high)``.
+
+    The scores are :func:`pw_scale`'s; the standard error is that of the Thurstone model's Fisher
+    information at those scores (what :mod:`~mdfloss.study.plan` predicts). Conditions never linked
+    by comparisons, directly or through others, get an infinite interval.
+    """
+    from mdfloss.study.sampling import pair_information  # the sampler uses the same per-answer information
+
+    D = check_counts(D)
+    q = pw_scale(D)
+    total = D + D.T
+    laplacian = -total * pair_information(q)
+    np.fill_diagonal(laplacian, 0.0)
+    np.fill_diagonal(laplacian, -laplacian.sum(axis=1))
+    contrast = np.zeros(len(q))
+    contrast[i], contrast[j] = 1.0, -1.0
+    _, label = sparse.csgraph.connected_components(sparse.csr_matrix(total > 0), directed=False)
+    if label[i] != label[j]:
+        return float(q[i] - q[j]), -np.inf, np.inf
+    se = float(np.sqrt(max(contrast @ np.linalg.pinv(laplacian) @ contrast, 0.0)))
+    half = special.ndtri(0.5 + level / 2) * se
+    return float(q[i] - q[j]), float(q[i] - q[j] - half), float(q[i] - q[j] + half)

@@ -40,12 +40,14 @@ def rmse_to_truth(answers: list[Answer], truth: dict[str, np.ndarray], condition
 
 def simulate(n_conditions: int = 6, n_scenes: int = 2, n_observers: int = 10, answers_per_observer: int = 30, *,
              sampling: str = "active", spread: float = 3.0, seed: int = 0, every: int = 50,
-             progress: Callable[[str], None] | None = None) -> SimulationResult:
+             progress: Callable[[str], None] | None = None,
+             truth: dict[str, np.ndarray] | None = None) -> SimulationResult:
     """Simulate a study: each observer answers in turn the pairs the sampler serves them.
 
     ``sampling``: a strategy of :data:`~mdfloss.study.sampling.SAMPLERS`: ``"active"`` (the study's
     default) or ``"random"`` (uniform pairs, for comparison).
-    Every ``every`` answers the RMSE of the scaled scores to the truth is recorded.
+    ``truth``: the true JODs per scene (``n_scenes`` arrays of ``n_conditions``); default: drawn uniformly
+    over ``spread``. Every ``every`` answers the RMSE of the scaled scores to the truth is recorded.
     """
     for name, value, low in (("conditions", n_conditions, 2), ("scenes", n_scenes, 1), ("observers", n_observers, 1),
                              ("answers-per-observer", answers_per_observer, 1), ("every", every, 1)):
@@ -58,7 +60,13 @@ def simulate(n_conditions: int = 6, n_scenes: int = 2, n_observers: int = 10, an
     rng = np.random.default_rng(seed)
     conditions = [f"c{i}" for i in range(n_conditions)]
     scenes = [f"s{i}" for i in range(n_scenes)]
-    truth = {s: true_scores(n_conditions, spread, rng) for s in scenes}
+    if truth is None:
+        truth = {s: true_scores(n_conditions, spread, rng) for s in scenes}
+    else:
+        values = [np.asarray(q, dtype=float) for q in truth.values()]
+        if len(values) != n_scenes or any(q.shape != (n_conditions,) or not np.all(np.isfinite(q)) for q in values):
+            raise InvalidInputError(f"truth: expected {n_scenes} scene(s) of {n_conditions} finite JODs each")
+        truth = {s: q - q.mean() for s, q in zip(scenes, values)}
     sampler = make_sampler(sampling, scenes, conditions, rng)
     answers: list[Answer] = []
     checkpoints = []

@@ -1,0 +1,82 @@
+"""Write a study plan: ``plan.md`` (the table), ``plan.json`` (everything) and ``plan.png`` (power curves)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mdfloss.common.errors import OutputPathError
+from mdfloss.common.extras import require
+from mdfloss.common.files import atomic_write_bytes, write_png
+from mdfloss.study.plan import StudyPlan
+
+PLAN_FILES = ("plan.md", "plan.json", "plan.png")
+
+
+def _need(plan: StudyPlan, p) -> str:
+    if p.answers is None:
+        return "no difference to find"
+    text = f"{p.answers:,}"
+    return text + (" (extrapolated)" if p.extrapolated else "")
+
+
+def plan_table(plan: StudyPlan) -> str:
+    rows = ["| pair | expected difference (JOD) | answers | observers |", "|---|---:|---:|---:|"]
+    for p in plan.pairs:
+        obs = plan.observers(p)
+        rows.append(f"| {p.a} vs {p.b} | {p.delta:+.3f} | {_need(plan, p)} | {'' if obs is None else f'{obs:,}'} |")
+    return "\n".join(rows)
+
+
+def plan_markdown(plan: StudyPlan, source: dict | None = None) -> str:
+    lines = [
+        "# Study plan", "",
+        f"Answers for a {plan.power:.0%} chance that the 95 % interval of each pair's JOD difference (pooled over "
+        f"{plan.scenes} scene(s)) excludes 0, from {plan.simulations} simulated studies with the '{plan.sampling}' "
+        f"sampler and the Thurstone model the scaling assumes; observers at {plan.trials} answers each.", "",
+        plan_table(plan), "",
+        f"'Extrapolated': beyond the {plan.max_answers:,} simulated answers, by the square-root law of the standard "
+        "error. Simulated observers all agree with the expected JODs; real ones differ from each other and some "
+        "fail the screening, so recruit more than this.",
+    ]
+    if source:
+        lines += ["", "Expected JODs from: " + ", ".join(f"{k} {v}" for k, v in source.items()) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def plot_plan(plan: StudyPlan, path: Path) -> None:
+    require("matplotlib", "study", "the plan's plot")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for p in plan.pairs:
+        if p.curve:
+            ax.plot([n for n, _ in p.curve], [v for _, v in p.curve], marker=".", label=f"{p.a} vs {p.b}")
+    ax.axhline(plan.power, color="grey", ls=":", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("answers (simulated)")
+    ax.set_ylabel("chance the interval excludes 0")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    write_png(path, fig)
+    plt.close(fig)
+
+
+def write_plan(plan: StudyPlan, out: Path, *, source: dict | None = None, force: bool = False) -> None:
+    out = Path(out)
+    taken = [n for n in PLAN_FILES if (out / n).exists()]
+    if taken and not force:
+        raise OutputPathError(f"--out: '{out}' already holds {', '.join(taken)}; pass --force to overwrite them")
+    out.mkdir(parents=True, exist_ok=True)
+    data = {"conditions": plan.conditions, "scenes": plan.scenes, "trials": plan.trials, "power": plan.power,
+            "simulations": plan.simulations, "sampler": plan.sampling, "max_answers": plan.max_answers,
+            "source": source or {},
+            "pairs": [{"a": p.a, "b": p.b, "delta": p.delta, "answers": p.answers, "observers": plan.observers(p),
+                       "extrapolated": p.extrapolated, "curve": p.curve} for p in plan.pairs]}
+    atomic_write_bytes(out / "plan.json", json.dumps(data, indent=1).encode())
+    atomic_write_bytes(out / "plan.md", plan_markdown(plan, source).encode())
+    plot_plan(plan, out / "plan.png")
