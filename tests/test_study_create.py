@@ -161,3 +161,18 @@ def test_create_from_benchmark_refuses_an_unfinished_benchmark(tmp_path):
     proc = _cli("create", "--out", str(tmp_path / "st"), "--from-benchmark", str(tmp_path), "--set", str(ref))
     assert proc.returncode == 2 and "no results.json" in proc.stderr
     assert not (tmp_path / "st").exists()
+
+
+def test_restorations_of_chosen_losses_and_images(tmp_path):
+    from mdfloss.common.errors import InvalidInputError
+    from mdfloss.study.from_benchmark import restorations
+
+    ref, _ = make_folders(tmp_path)
+    bench = _fake_benchmark(tmp_path)
+    refs, images, _ = restorations(bench, str(ref), losses=["mdf:denoise@pyramid", "l1"], only=["img2", "img0"])
+    assert list(images) == ["mdf:denoise@pyramid", "l1"] and sorted(refs) == ["img0", "img2"]
+    assert all(sorted(per) == ["img0", "img2"] for per in images.values())
+    with pytest.raises(InvalidInputError, match="no loss 'l2'"):
+        restorations(bench, str(ref), losses=["l1", "l2"])
+    with pytest.raises(InvalidInputError, match="no image"):
+        restorations(bench, str(ref), only=["img9"])

@@ -32,6 +32,10 @@ def main(study: str, out: str, port: int = 8791) -> None:
             browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=ARGS)
             page = browser.new_page(viewport={"width": 1100, "height": 420}, device_scale_factor=1)
             page.goto(f"http://127.0.0.1:{port}/?observer=readme")
+            page.wait_for_selector("#start:not(.hidden)")  # a new observer reads the instructions first
+            if page.is_visible("#consent-box"):
+                page.check("#consent-box")
+            page.click("#begin")
             page.wait_for_function("document.body.dataset.pairId")
             Path(out).parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=out)

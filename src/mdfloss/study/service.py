@@ -129,7 +129,7 @@ class StudyService:
                 scene, i, j = self.sampler.next_pair(reserve=True)
                 if self.rng.random() < 0.5:  # which side each condition is shown on is random
                     i, j = j, i
-                scene, left, right = scene, self.conditions[i], self.conditions[j]
+                left, right = self.conditions[i], self.conditions[j]
             else:
                 scene, left, right = self._screening_pair(kind)
             served = self.store.serve(observer, session, scene, left, right, kind)
