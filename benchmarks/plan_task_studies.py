@@ -23,7 +23,7 @@ import torch
 
 from mdfloss.study.plan import plan_study
 from mdfloss.study.plan_inputs import jods_from_benchmark
-from mdfloss.study.plan_report import plan_table, write_plan
+from mdfloss.study.plan_report import answers_text, plan_table, write_plan
 
 REPO = Path(__file__).resolve().parents[1]
 TASKS = ("sisr", "denoise", "jpeg", "deblur")
@@ -61,8 +61,7 @@ def plan_task(task: str, simulations: int, max_answers: int, build: Path | None,
         build_study(studies_out / task, refs, images, crops=1, crop_size=128, source={**src, "mdf": mdf},
                     practice=3, catch=8, identical=8)
         print(f"built {studies_out / task}: {len(refs)} scenes\n")
-    return "\n".join(f"| {task} | {set_name} | {p.a} vs {p.b} | {p.delta:+.3f} | "
-                     f"{'' if p.answers is None else f'{p.answers:,}'}{' (extrapolated)' if p.extrapolated else ''} | "
+    return "\n".join(f"| {task} | {set_name} | {p.a} vs {p.b} | {p.delta:+.3f} | {answers_text(plan, p)} | "
                      f"{'' if plan.observers(p) is None else f'{plan.observers(p):,}'} |" for p in plan.pairs)
 
 

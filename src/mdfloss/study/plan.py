@@ -9,7 +9,8 @@ are scaled and, for each pair of interest, the 95 % interval of the difference i
 chance of that are read off the simulated ``z = estimate / standard error``: its mean grows like
 ``√answers``, and the chance is ``Φ((mean(z) − 1.96) / sd(z))``, interpolated between checkpoints in
 ``√answers``. Beyond ``max_answers`` the need is extrapolated by that ``√answers`` law (fitted over every
-checkpoint), and says so; a pair whose simulated differences do not even point the true way gets none.
+checkpoint), with a 95 % range from the simulations' uncertainty, and says so; a pair whose simulated
+differences do not even point the true way gets no estimate ("unresolved").
 
 Observers are assumed to agree with each other (no observer spread, no careless observers): the numbers
 are a lower bound for a real crowd, before screening losses.
@@ -38,8 +39,10 @@ class PairPlan:
     a: str
     b: str
     delta: float  # expected JOD difference a − b, mean over scenes
-    answers: int | None = None  # None: no difference to find (delta 0, or none seen in the simulations)
+    answers: int | None = None  # None: no difference to find (delta 0), or ``unresolved``
     extrapolated: bool = False
+    answers_range: tuple[int, int | None] | None = None  # extrapolated: 95 % range (None above: unbounded)
+    unresolved: bool = False  # the simulated differences did not point the true way: no estimate
     curve: list[tuple[int, float]] = field(default_factory=list)  # (answers, chance the interval excludes 0)
 
 
@@ -78,14 +81,16 @@ def _check(truth: dict[str, np.ndarray], conditions: list[str], pairs: list[tupl
         raise InvalidInputError(f"--sampler: expected one of {', '.join(SAMPLERS)}, got {sampling!r}")
 
 
-def _crossing(points: list[tuple[int, float, float]], target: float) -> tuple[int, bool] | None:
-    """Answers where ``(mean z − 1.96) / sd z`` reaches ``target``: interpolated, or extrapolated (True)."""
+def _crossing(points: list[tuple[int, float, float]], target: float, simulations: int
+              ) -> tuple[int, bool, tuple[int, int | None] | None] | None:
+    """Answers where ``(mean z − 1.96) / sd z`` reaches ``target``: interpolated between checkpoints, or
+    extrapolated (True) with a 95 % range from the uncertainty of the simulated mean z."""
     prev_root, prev_g = 0.0, -Z_LEVEL  # no answers: z = 0
     for n, mean, sd in points:
         g = (mean - Z_LEVEL) / sd
         if g >= target:
             root = prev_root + (target - prev_g) * (math.sqrt(n) - prev_root) / (g - prev_g)
-            return max(1, math.ceil(root * root)), False
+            return max(1, math.ceil(root * root)), False, None
         prev_root, prev_g = math.sqrt(n), g
     # Not reached: mean z = c·√answers, fitted through the origin over every checkpoint (one is too noisy).
     n = np.array([p[0] for p in points], dtype=float)
@@ -93,7 +98,11 @@ def _crossing(points: list[tuple[int, float, float]], target: float) -> tuple[in
     if c <= 0:
         return None
     sd = float(np.mean([p[2] for p in points]))
-    return math.ceil(((Z_LEVEL + target * sd) / c) ** 2), True
+    need = lambda slope: math.ceil(((Z_LEVEL + target * sd) / slope) ** 2)  # noqa: E731
+    c_se = points[-1][2] / math.sqrt(simulations) / math.sqrt(points[-1][0])  # of the last, best-informed checkpoint
+    low = need(c + 2 * c_se)
+    high = need(c - 2 * c_se) if c > 2 * c_se else None  # None: the data allow no difference at all
+    return need(c), True, (low, high)
 
 
 def plan_study(truth: dict[str, np.ndarray], conditions: list[str], pairs: list[tuple[str, str]] | None = None, *,
@@ -149,9 +158,11 @@ def plan_study(truth: dict[str, np.ndarray], conditions: list[str], pairs: list[
             break
         checkpoint = min(max_answers, max(answered + 1, int(answered * GROWTH)))
     for k, plan in enumerate(plans):
-        found = _crossing(points[k], target) if points[k] else None
+        found = _crossing(points[k], target, simulations) if points[k] else None
         if found:
-            plan.answers, plan.extrapolated = found
+            plan.answers, plan.extrapolated, plan.answers_range = found
+        elif points[k]:
+            plan.unresolved = True
     return StudyPlan(conditions, len(scenes), plans, trials, power, simulations, sampling, max_answers)
 
 

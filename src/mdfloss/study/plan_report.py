@@ -13,18 +13,23 @@ from mdfloss.study.plan import StudyPlan
 PLAN_FILES = ("plan.md", "plan.json", "plan.png")
 
 
-def _need(plan: StudyPlan, p) -> str:
+def answers_text(plan: StudyPlan, p) -> str:
+    """The table's answers cell: a number, an extrapolated number with its range, or why there is none."""
+    if p.unresolved:
+        return f"unresolved: no consistent difference in {plan.max_answers:,} simulated answers"
     if p.answers is None:
         return "no difference to find"
-    text = f"{p.answers:,}"
-    return text + (" (extrapolated)" if p.extrapolated else "")
+    if not p.extrapolated:
+        return f"{p.answers:,}"
+    low, high = p.answers_range
+    return f"≈ {p.answers:,} (extrapolated; 95 % range {low:,} to {'unbounded' if high is None else f'{high:,}'})"
 
 
 def plan_table(plan: StudyPlan) -> str:
     rows = ["| pair | expected difference (JOD) | answers | observers |", "|---|---:|---:|---:|"]
     for p in plan.pairs:
         obs = plan.observers(p)
-        rows.append(f"| {p.a} vs {p.b} | {p.delta:+.3f} | {_need(plan, p)} | {'' if obs is None else f'{obs:,}'} |")
+        rows.append(f"| {p.a} vs {p.b} | {p.delta:+.3f} | {answers_text(plan, p)} | {'' if obs is None else f'{obs:,}'} |")
     return "\n".join(rows)
 
 
@@ -36,7 +41,7 @@ def plan_markdown(plan: StudyPlan, source: dict | None = None) -> str:
         f"sampler and the Thurstone model the scaling assumes; observers at {plan.trials} answers each.", "",
         plan_table(plan), "",
         f"'Extrapolated': beyond the {plan.max_answers:,} simulated answers, by the square-root law of the standard "
-        "error. Simulated observers all agree with the expected JODs; real ones differ from each other and some "
+        "error; the range is what the simulations' own uncertainty allows. Simulated observers all agree with the expected JODs; real ones differ from each other and some "
         "fail the screening, so recruit more than this.",
     ]
     if source:
@@ -76,7 +81,8 @@ def write_plan(plan: StudyPlan, out: Path, *, source: dict | None = None, force:
             "simulations": plan.simulations, "sampler": plan.sampling, "max_answers": plan.max_answers,
             "source": source or {},
             "pairs": [{"a": p.a, "b": p.b, "delta": p.delta, "answers": p.answers, "observers": plan.observers(p),
-                       "extrapolated": p.extrapolated, "curve": p.curve} for p in plan.pairs]}
+                       "extrapolated": p.extrapolated, "answers_range": p.answers_range, "unresolved": p.unresolved,
+                       "curve": p.curve} for p in plan.pairs]}
     atomic_write_bytes(out / "plan.json", json.dumps(data, indent=1).encode())
     atomic_write_bytes(out / "plan.md", plan_markdown(plan, source).encode())
     plot_plan(plan, out / "plan.png")
