@@ -55,3 +55,12 @@ def expected_values() -> dict:
 @pytest.fixture()
 def rng() -> torch.Generator:
     return torch.Generator().manual_seed(1234)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Chromium for a browser test module (see ``browser_helpers``)."""
+    from .browser_helpers import chromium
+
+    with chromium() as b:
+        yield b

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -45,6 +46,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(study: Path, *extra: str):
+    """``mdfloss study serve`` on a free port for a ``with`` block; yields the page's address."""
+    port = free_port()
+    server = start_server(study, port, *extra)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def start_server(study: Path, port: int, *extra: str) -> subprocess.Popen:

@@ -13,27 +13,17 @@ from PIL import Image
 
 from mdfloss.study.store import read_study_answers
 
-from .browser_helpers import chromium
 from .browser_helpers import start as _start
 from .browser_helpers import wait_for_new_pair as _wait_for_new_pair
-from .study_helpers import free_port, make_study, start_server
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
+from .study_helpers import make_study, serving
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser")
     study = make_study(root)
-    port = free_port()
-    server = start_server(study, port, "--trials", "20", "--seed", "0")
-    yield study, f"http://127.0.0.1:{port}"
-    server.terminate()
-    server.wait(timeout=30)
+    with serving(study, "--trials", "20", "--seed", "0") as url:
+        yield study, url
 
 
 def test_twenty_answers_by_keyboard_with_a_reload_midway(served, browser):

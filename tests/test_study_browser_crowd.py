@@ -15,17 +15,11 @@ from PIL import Image
 from mdfloss.study.codes import completion_code, study_secret
 from mdfloss.study.store import read_study_answers
 
-from .browser_helpers import chromium, start, wait_for_new_pair
-from .study_helpers import free_port, make_study, start_server
+from .browser_helpers import wait_for_new_pair  # skips this module without Chromium
+from .study_helpers import make_study, serving
 
 INSTRUCTIONS = "Pick the image with fewer artefacts.\n\nThis study takes two minutes."
 CONSENT = "Your answers are stored without your name."
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture(scope="module")
@@ -35,11 +29,8 @@ def served(tmp_path_factory):
     (root / "consent.txt").write_text(CONSENT)
     study = make_study(root, practice=2, catch=2, identical=2, instructions=root / "instructions.txt",
                        consent=root / "consent.txt")
-    port = free_port()
-    server = start_server(study, port, "--trials", "4", "--seed", "0")
-    yield study, f"http://127.0.0.1:{port}"
-    server.terminate()
-    server.wait(timeout=30)
+    with serving(study, "--trials", "4", "--seed", "0") as url:
+        yield study, url
 
 
 def _shown(page) -> list[str]:
