@@ -62,6 +62,10 @@ def test_plan_from_a_benchmark_uses_the_images_where_the_losses_differ_most(tmp_
     assert (out / "plan.png").stat().st_size > 0 and "| l2 vs l2+mdf |" in (out / "plan.md").read_text()
     code, _, err = run(capsys, "study", "plan", "--from-benchmark", bench, "--out", out)
     assert code == 2 and "--force" in err
+    from mdfloss.study.plan_report import load_plan, plan_markdown
+
+    plan, source = load_plan(out / "plan.json")  # plan.json holds everything plan.md says
+    assert plan_markdown(plan, source) == (out / "plan.md").read_text() and source["set"] == "BSD100"
 
 
 @pytest.mark.parametrize("args,fragment", [

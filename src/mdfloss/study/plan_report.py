@@ -8,7 +8,7 @@ from pathlib import Path
 from mdfloss.common.errors import OutputPathError
 from mdfloss.common.extras import require
 from mdfloss.common.files import atomic_write_bytes, write_png
-from mdfloss.study.plan import StudyPlan
+from mdfloss.study.plan import PairPlan, StudyPlan
 
 PLAN_FILES = ("plan.md", "plan.json", "plan.png")
 
@@ -45,7 +45,7 @@ def plan_markdown(plan: StudyPlan, source: dict | None = None) -> str:
         "fail the screening, so recruit more than this.",
     ]
     if source:
-        lines += ["", "Expected JODs from: " + ", ".join(f"{k} {v}" for k, v in source.items()) + "."]
+        lines += ["", "Expected JODs from: " + "; ".join(f"{k}: {v}" for k, v in source.items()) + "."]
     return "\n".join(lines) + "\n"
 
 
@@ -86,3 +86,14 @@ def write_plan(plan: StudyPlan, out: Path, *, source: dict | None = None, force:
     atomic_write_bytes(out / "plan.json", json.dumps(data, indent=1).encode())
     atomic_write_bytes(out / "plan.md", plan_markdown(plan, source).encode())
     plot_plan(plan, out / "plan.png")
+
+
+def load_plan(path: Path) -> tuple[StudyPlan, dict]:
+    """A plan written by :func:`write_plan` (its ``plan.json``), and where its JODs came from."""
+    d = json.loads(Path(path).read_text())
+    pairs = [PairPlan(p["a"], p["b"], p["delta"], p["answers"], p["extrapolated"],
+                      tuple(p["answers_range"]) if p.get("answers_range") else None, p.get("unresolved", False),
+                      [tuple(c) for c in p["curve"]]) for p in d["pairs"]]
+    plan = StudyPlan(d["conditions"], d["scenes"], pairs, d["trials"], d["power"], d["simulations"], d["sampler"],
+                     d["max_answers"])
+    return plan, d.get("source") or {}
