@@ -54,12 +54,15 @@ def _params(sigma: str | None, quality: str | None, extra: tuple[str, ...]) -> d
 @click.option("--degraded-negatives", type=float, default=None,
               help="Also show the critics the real image degraded as the generator's input is, as a fake, with "
                    "this weight (0 = off, SinGAN's critic).")
+@click.option("--feature-specificity", type=float, default=None,
+              help="Weight of a term that makes the critics' loss taps move more for the task's artefact than for "
+                   "white noise of the same MSE (0 = off; experimental, see docs/specificity.md).")
 @click.option("--calibrate-taps", type=click.Choice(["ratio", "likelihood"]), default=None,
               help="Fit calibrated taps on the training images against the task's artefact (as mdfloss calibrate).")
 @click.option("--checkpoint-every", type=int, default=50, show_default=True)
 @click.option("--tensorboard", is_flag=True, help="Also log losses and images to WORKDIR/tensorboard (the extra).")
 def train(task, image, preset, out, workdir, resume, force, seed, device, sigma, quality, extra, restorer,
-          iterations, degraded_negatives, calibrate_taps, checkpoint_every, tensorboard):
+          iterations, degraded_negatives, feature_specificity, calibrate_taps, checkpoint_every, tensorboard):
     """Train a task-specific MDF loss on one image or several (Phase 1)."""
     import dataclasses
 
@@ -73,6 +76,8 @@ def train(task, image, preset, out, workdir, resume, force, seed, device, sigma,
         config = dataclasses.replace(config, iterations=iterations)
     if degraded_negatives is not None:
         config = dataclasses.replace(config, degraded_negatives=degraded_negatives)
+    if feature_specificity is not None:
+        config = dataclasses.replace(config, feature_specificity=feature_specificity)
     params, plugins = _params(sigma, quality, extra), None
     if restorer is not None:
         from mdfloss.restoration.degradations import TASKS

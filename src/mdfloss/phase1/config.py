@@ -30,6 +30,9 @@ class Phase1Config:
     #: Weight of the real image, degraded as the generator's input is, shown to the critic as a second kind
     #: of fake (0: SinGAN's critic, which only ever sees the generator's output as fake).
     degraded_negatives: float = 0.0
+    #: Weight of a term that asks the critic's loss taps (head and body) to move more for the task's artefact
+    #: (the real image degraded as the generator's input is) than for white noise of the same MSE (0: off).
+    feature_specificity: float = 0.0
 
     def width(self, scale: int) -> int:
         return min(self.base_width * 2 ** (scale // self.width_every), self.max_width)
@@ -37,6 +40,7 @@ class Phase1Config:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["betas"] = list(self.betas)
-        if not self.degraded_negatives:
-            del d["degraded_negatives"]  # absent when off, so runs and checkpoints from before it still resume
+        for optional in ("degraded_negatives", "feature_specificity"):
+            if not d[optional]:
+                del d[optional]  # absent when off, so runs and checkpoints from before it still resume
         return d

@@ -144,6 +144,20 @@ class ScaleRun:
     device: torch.device
 
 
+def feature_specificity_term(critic: Critic, real: torch.Tensor, artefact: torch.Tensor,
+                             gen: torch.Generator) -> torch.Tensor:
+    """``log(d(real, real + noise) / d(real, artefact))`` over the loss's head and body taps, where the noise is
+    white with the artefact's MSE: minimising it makes the taps weigh the artefact above equal-MSE noise.
+
+    The three images go through the critic as one batch, so BatchNorm normalises them alike.
+    """
+    noise = randn(real.shape, gen, real.device) * torch.sqrt(F.mse_loss(artefact, real))
+    h, b, _ = critic.features(torch.cat([real, artefact, real + noise]))
+    d_art = sum(F.mse_loss(f[1:2], f[0:1]) for f in (h, b))
+    d_noise = sum(F.mse_loss(f[2:3], f[0:1]) for f in (h, b))
+    return torch.log(d_noise + 1e-12) - torch.log(d_art + 1e-12)
+
+
 def _critic_step(run: ScaleRun, real, z, prev, gen, negative=None) -> tuple[torch.Tensor, ...]:
     g, d = run.models.generator, run.models.critic
     with torch.no_grad():
@@ -151,8 +165,10 @@ def _critic_step(run: ScaleRun, real, z, prev, gen, negative=None) -> tuple[torc
     d_real, d_fake = d(real).mean(), d(fake).mean()
     gp = gradient_penalty(d, real, fake, gen)
     loss_d = d_fake - d_real + run.config.gp_weight * gp
+    if run.config.feature_specificity and negative is not None:
+        loss_d = loss_d + run.config.feature_specificity * feature_specificity_term(d, real, negative, gen)
     d_neg = None
-    if negative is not None:
+    if negative is not None and run.config.degraded_negatives:
         # A second WGAN term: the degraded real image is fake too, weighted by degraded_negatives.
         beta = run.config.degraded_negatives
         d_neg = d(negative).mean()
@@ -197,14 +213,15 @@ def train_iteration(run: ScaleRun, iteration: int) -> dict[str, float]:
     run.models.critic.train()
     prev = random_input(run.k, run.pyr, run.done, run.distortion, gen, run.device)
     z = randn(prev.shape, gen, run.device) * run.amp
-    negative = degraded_real(run.k, run.pyr, run.distortion, gen) if run.config.degraded_negatives else None
+    wants_degraded = run.config.degraded_negatives or run.config.feature_specificity
+    negative = degraded_real(run.k, run.pyr, run.distortion, gen) if wants_degraded else None
     for _ in range(run.config.critic_steps):
         loss_d, gp, d_real, d_fake, d_neg = _critic_step(run, real, z, prev, gen, negative)
     for _ in range(run.config.generator_steps):
         loss_g, rec = _generator_step(run, real, z, prev)
     stats = {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "rec": rec.item(), "gp": gp.item(),
              "critic_gap": (d_real - d_fake).item(), "lr": lr}
-    if negative is not None:
+    if d_neg is not None:
         stats["negative_gap"] = (d_real - d_neg).item()
     _check_finite(run.k, iteration, stats, run.config.max_critic_gap)
     return stats

@@ -250,9 +250,10 @@ def train_loss(
     out = check_output_path(out, force=force, argument="out")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise InvalidInputError(f"seed: expected a non-negative integer, got {seed!r}")
-    neg = config.degraded_negatives
-    if isinstance(neg, bool) or not isinstance(neg, (int, float)) or not 0 <= neg < float("inf"):
-        raise InvalidInputError(f"degraded_negatives: expected a weight >= 0 (0 = off), got {neg!r}")
+    for name in ("degraded_negatives", "feature_specificity"):
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+            raise InvalidInputError(f"{name}: expected a weight >= 0 (0 = off), got {value!r}")
     if not isinstance(checkpoint_every, int) or checkpoint_every < 1:
         raise InvalidInputError(f"checkpoint_every: expected a positive integer, got {checkpoint_every!r}")
     dev = resolve_device(device)
