@@ -41,11 +41,6 @@ class Answer:
     kind: str = "pair"
 
     @property
-    def chose_left(self) -> bool:
-        """In answers served by mdfloss, condition A is the left image."""
-        return self.a_selected
-
-    @property
     def winner(self) -> str:
         return self.condition_a if self.a_selected else self.condition_b
 
