@@ -14,13 +14,13 @@ its networks) it also builds that task's study folder (the crop of each image wh
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import time
 from pathlib import Path
 
 import torch
 
+from mdfloss.restoration.benchmark import read_per_image
 from mdfloss.study.plan import plan_study
 from mdfloss.study.plan_inputs import jods_from_benchmark
 from mdfloss.study.plan_report import answers_text, plan_table, write_plan
@@ -31,8 +31,7 @@ TASKS = ("sisr", "denoise", "jpeg", "deblur")
 
 def _set_with_most_images(folder: Path, results: dict) -> str:
     def images(set_name: str) -> int:  # every committed benchmark has an L2 run
-        with open(folder / f"per_image_{set_name}_l2.csv") as f:
-            return sum(1 for row in csv.DictReader(f) if row["image"] != "MEAN")
+        return len(read_per_image(folder / f"per_image_{set_name}_l2.csv"))
     return max(results, key=images)
 
 

@@ -80,3 +80,16 @@ def test_plan_from_a_benchmark_uses_the_images_where_the_losses_differ_most(tmp_
 def test_refusals(args, fragment, capsys):
     code, _, err = run(capsys, "study", "plan", *args)
     assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_one_scaling_serves_every_pair_as_each_pair_alone_would():
+    from mdfloss.study.scaling import difference_estimates, difference_interval, wald_interval
+
+    D = np.array([[0, 30, 40, 0], [20, 0, 35, 0], [10, 15, 0, 0], [0, 0, 0, 0]])
+    pairs = [(0, 1), (2, 0), (1, 2), (0, 3)]
+    for (i, j), (est, se) in zip(pairs, difference_estimates(D, pairs)):
+        alone = difference_interval(D, i, j)
+        if np.isfinite(se):
+            np.testing.assert_allclose((est, *wald_interval(est, se)), alone, rtol=1e-9, atol=1e-12)
+        else:  # condition 3 was never compared: no interval
+            assert (i, j) == (0, 3) and alone[1:] == (-np.inf, np.inf)

@@ -19,7 +19,7 @@ from scipy import stats
 
 from mdfloss.common.errors import InvalidInputError
 from mdfloss.study.answers import Answer, by_observer, conditions_of, scaled_only
-from mdfloss.study.scaling import choice_probability, difference_interval, pw_scale
+from mdfloss.study.scaling import choice_probability, difference_estimates, pw_scale, wald_interval
 from mdfloss.study.screening import CATCH_MIN, MIN_MS, ObserverScreen, has_screening_trials, screen_observers
 
 POOLED = "all"
@@ -175,10 +175,8 @@ def pooled_differences(answers: list[Answer]) -> list[Difference]:
     """Every pair's pooled difference, best-scored condition first."""
     conditions = conditions_of(answers)
     D = sum(by_observer(answers, conditions).values())
-    order = np.argsort(-pw_scale(D), kind="stable")
-    out = []
-    for x, i in enumerate(order):
-        for j in order[x + 1:]:
-            est, low, high = difference_interval(D, int(i), int(j))
-            out.append(Difference(conditions[i], conditions[j], est, low, high))
-    return out
+    q = pw_scale(D)
+    order = [int(k) for k in np.argsort(-q, kind="stable")]
+    pairs = [(i, j) for x, i in enumerate(order) for j in order[x + 1:]]
+    return [Difference(conditions[i], conditions[j], est, *wald_interval(est, se))
+            for (i, j), (est, se) in zip(pairs, difference_estimates(D, pairs, scores=q))]

@@ -4,7 +4,7 @@ Given the expected JOD of each condition (per scene, or the same in every scene)
 ``simulations`` studies answer by answer: the sampler the server uses picks each pair, a simulated observer
 answers by the Thurstone model the scaling assumes, and at a growing number of answers the pooled counts
 are scaled and, for each pair of interest, the 95 % interval of the difference is computed
-(:func:`~mdfloss.study.scaling.difference_interval`; ``study scale`` reports the same interval). A study
+(:func:`~mdfloss.study.scaling.difference_estimates`; ``study scale`` reports the same interval). A study
 "finds" a pair when that interval excludes 0 on the true side. The answers needed for a ``power`` (95 %)
 chance of that are read off the simulated ``z = estimate / standard error``: its mean grows like
 ``√answers``, and the chance is ``Φ((mean(z) − 1.96) / sd(z))``, interpolated between checkpoints in
@@ -28,7 +28,7 @@ from scipy import special
 
 from mdfloss.common.errors import InvalidInputError
 from mdfloss.study.sampling import SAMPLERS, make_sampler
-from mdfloss.study.scaling import choice_probability, difference_interval
+from mdfloss.study.scaling import choice_probability, difference_estimates, difference_interval
 
 Z_LEVEL = float(special.ndtri(0.975))  # the 95 % interval's half-width in standard errors
 GROWTH = 1.25  # answers grow by this factor between checkpoints
@@ -139,15 +139,12 @@ def plan_study(truth: dict[str, np.ndarray], conditions: list[str], pairs: list[
                 D[(i, j) if i_wins else (j, i)] += 1
         answered = checkpoint
         done = True
-        for k, plan in enumerate(plans):
-            if plan.delta == 0:
-                continue
-            side = np.sign(plan.delta)
-            z = []
-            for D in counts:
-                est, low, high = difference_interval(D, index[plan.a], index[plan.b])
-                se = (high - low) / (2 * Z_LEVEL)
-                z.append(side * est / se if np.isfinite(se) and se > 0 else 0.0)
+        live = [k for k, plan in enumerate(plans) if plan.delta != 0]
+        pairs_of_interest = [(index[plans[k].a], index[plans[k].b]) for k in live]
+        estimates = [difference_estimates(D, pairs_of_interest) for D in counts]  # one scaling per study
+        for n, k in enumerate(live):
+            plan, side = plans[k], np.sign(plans[k].delta)
+            z = [side * est / se if np.isfinite(se) and se > 0 else 0.0 for est, se in (e[n] for e in estimates)]
             mean, sd = float(np.mean(z)), max(float(np.std(z, ddof=1)), 1e-6)
             points[k].append((answered, mean, sd))
             plan.curve.append((answered, float(special.ndtr((mean - Z_LEVEL) / sd))))
@@ -175,11 +172,11 @@ def simulated_power(truth: dict[str, np.ndarray], conditions: list[str], pair: t
 
     i, j = conditions.index(pair[0]), conditions.index(pair[1])
     delta = np.mean([q[i] - q[j] for q in truth.values()])
+    names = [f"c{k}" for k in range(len(conditions))]  # simulate()'s names for the conditions, in order
     hits = 0
     for s in range(simulations):
         sim = simulate(len(conditions), len(truth), 1, answers, sampling=sampling, seed=seed + s, every=answers + 1,
                        truth=truth)
-        names = [f"c{k}" for k in range(len(conditions))]
         _, low, high = difference_interval(counts(sim.answers, names), i, j)
         hits += bool(low > 0) if delta > 0 else bool(high < 0)
     return hits / simulations

@@ -35,22 +35,21 @@ def parse_jods(items: list[str], scenes: int) -> tuple[dict[str, np.ndarray], li
 
 
 def _per_image_jod(folder: Path, set_name: str, loss: str, seeds: list[int]) -> dict[str, float]:
-    """Mean over seeds of each image's JOD in a benchmark's per-image CSVs."""
-    import csv
+    """Mean over seeds of each image's JOD in a benchmark's per-image CSVs (named as the benchmark names them)."""
+    from mdfloss.restoration.benchmark import read_per_image, run_name
 
     values: dict[str, list[float]] = {}
     for seed in seeds:
-        suffix = "" if seed == seeds[0] else f"__seed{seed}"
-        path = folder / f"per_image_{safe_name(set_name)}_{safe_name(loss)}{suffix}.csv"
+        path = folder / f"per_image_{safe_name(set_name)}_{run_name(loss, seed, seeds[0])}.csv"
         if not path.is_file():
             raise InvalidInputError(f"--from-benchmark: '{path}' is missing; finish the benchmark (or give --jod)")
-        with open(path, newline="", encoding="utf-8") as f:
-            for row in csv.DictReader(f):
-                if row["image"] != "MEAN" and row.get("jod"):
-                    values.setdefault(row["image"], []).append(float(row["jod"]))
+        for image, metrics in read_per_image(path).items():
+            if "jod" not in metrics:
+                raise InvalidInputError(f"--from-benchmark: the benchmark of {loss!r} on {set_name} has no JOD "
+                                        "column; run it with the perceptual metrics")
+            values.setdefault(image, []).append(metrics["jod"])
     if not values:
-        raise InvalidInputError(f"--from-benchmark: the benchmark of {loss!r} on {set_name} has no JOD column; "
-                                "run it with the perceptual metrics")
+        raise InvalidInputError(f"--from-benchmark: '{folder}' holds no per-image rows for {loss!r} on {set_name}")
     return {image: float(np.mean(v)) for image, v in values.items()}
 
 

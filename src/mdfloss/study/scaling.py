@@ -159,26 +159,42 @@ def choice_probability(q_a, q_b):
     return special.ndtr((np.asarray(q_a) - np.asarray(q_b)) / SIGMA_CDF)
 
 
-def difference_interval(D, i: int, j: int, *, level: float = 0.95) -> tuple[float, float, float]:
-    """Scaled difference ``q_i − q_j`` of the counts ``D`` and its Wald interval ``(estimate, low, high)``.
+def difference_estimates(D, pairs: list[tuple[int, int]], *,
+                         scores: np.ndarray | None = None) -> list[tuple[float, float]]:
+    """Scaled difference ``q_i − q_j`` and its standard error for each ``(i, j)`` of ``pairs``.
 
-    The scores are :func:`pw_scale`'s; the standard error is that of the Thurstone model's Fisher
-    information at those scores (what :mod:`~mdfloss.study.plan` predicts). Conditions never linked
-    by comparisons, directly or through others, get an infinite interval.
+    The scores are :func:`pw_scale`'s (or ``scores``, when the caller has them); the standard error is that
+    of the Thurstone model's Fisher information at those scores (what :mod:`~mdfloss.study.plan` predicts).
+    The scaling, the information and its pseudo-inverse are computed once for all pairs. Conditions never
+    linked by comparisons, directly or through others, get an infinite standard error.
     """
     from mdfloss.study.sampling import pair_information  # the sampler uses the same per-answer information
 
     D = check_counts(D)
-    q = pw_scale(D)
+    q = pw_scale(D) if scores is None else np.asarray(scores, dtype=float)
     total = D + D.T
     laplacian = -total * pair_information(q)
     np.fill_diagonal(laplacian, 0.0)
     np.fill_diagonal(laplacian, -laplacian.sum(axis=1))
-    contrast = np.zeros(len(q))
-    contrast[i], contrast[j] = 1.0, -1.0
+    cov = np.linalg.pinv(laplacian)
     _, label = sparse.csgraph.connected_components(sparse.csr_matrix(total > 0), directed=False)
-    if label[i] != label[j]:
-        return float(q[i] - q[j]), -np.inf, np.inf
-    se = float(np.sqrt(max(contrast @ np.linalg.pinv(laplacian) @ contrast, 0.0)))
+    out = []
+    for i, j in pairs:
+        if label[i] != label[j]:
+            out.append((float(q[i] - q[j]), np.inf))
+        else:
+            out.append((float(q[i] - q[j]), float(np.sqrt(max(cov[i, i] + cov[j, j] - 2 * cov[i, j], 0.0)))))
+    return out
+
+
+def wald_interval(estimate: float, se: float, level: float = 0.95) -> tuple[float, float]:
+    """The two-sided ``level`` interval of an estimate with standard error ``se``."""
     half = special.ndtri(0.5 + level / 2) * se
-    return float(q[i] - q[j]), float(q[i] - q[j] - half), float(q[i] - q[j] + half)
+    return estimate - half, estimate + half
+
+
+def difference_interval(D, i: int, j: int, *, level: float = 0.95) -> tuple[float, float, float]:
+    """Scaled difference ``q_i − q_j`` of the counts ``D`` and its Wald interval ``(estimate, low, high)``
+    (see :func:`difference_estimates`)."""
+    [(estimate, se)] = difference_estimates(D, [(i, j)])
+    return (estimate, *wald_interval(estimate, se, level))

@@ -22,7 +22,7 @@ import numpy as np
 
 from mdfloss.study.answers import CATCH_DEGRADED, CATCH_REFERENCE
 from mdfloss.study.codes import completion_code, study_secret, trial_order
-from mdfloss.study.create import CATCH_FOLDER, REFERENCE, load_study, study_text
+from mdfloss.study.create import CATCH_FOLDER, REFERENCE, TEXT_FILES, load_study, study_text
 from mdfloss.study.sampling import make_sampler
 from mdfloss.study.store import DB_FILE, AnswerRefused, AnswerStore, Served
 
@@ -42,7 +42,7 @@ class StudyService:
         self.total = trials + sum(self.extra.values())
         self.url_suffix = url_suffix
         self.secret = study_secret(self.dir, create=True)
-        self.texts = {name: study_text(self.dir, name) for name in ("instructions", "consent")}
+        self.texts = {name: study_text(self.dir, name) for name in TEXT_FILES}
         self.store = AnswerStore(self.dir / DB_FILE)
         self.lock = threading.Lock()
         self.rng = np.random.default_rng(seed)  # the sampler's and the real pairs' sides only
