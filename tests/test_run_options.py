@@ -34,7 +34,7 @@ def test_progress_lines_when_stderr_is_not_a_terminal(tmp_path):
 
 def test_config_file_sets_options_and_the_command_line_wins(tmp_path, capsys):
     cfg = tmp_path / "run.yaml"
-    cfg.write_text(f"task: denoise\nloss: l1\npreset: smoke\niterations: 3\ntrain-set: {DATA / 'Set5'}\n"
+    cfg.write_text(f"task: denoise\nloss: l1\npreset: smoke\niterations: 3\ntrain-set: {need(DATA / 'Set5')}\n"
                    f"val_set: {DATA / 'Set5'}\nseed: 4\n")
     code, out, err = run(capsys, "train-restorer", "--config", cfg, "--iterations", "2", "--out", tmp_path / "r")
     assert code == 0, err
