@@ -1,0 +1,165 @@
+"""How much L1 training from scratch still gains per doubling of its iterations.
+
+A from-scratch comparison of losses means something only at a budget where the network has (nearly) converged;
+this script finds that budget for the benchmark's network. It trains the task's restorer with L1 from scratch
+at budgets B, 2B, 4B, ... (each its own run, with the preset's whole learning-rate schedule scaled to it, as
+``mdfloss benchmark --from-scratch --iterations N`` trains), scores each on every image of the evaluation sets
+(PSNR on RGB and Y, BasicSR's border crop) and reports the gain per doubling. The budget wanted is the first whose
+doubling gains less than ``--threshold`` dB on every set.
+
+Runs are resumable and reused: a budget whose ``model.pt`` exists is scored, not trained again; ``--reuse
+B=MODEL`` takes a finished run for budget B (the benchmark's own ``pretrain_l1`` is the cpu preset's 1,500).
+Results are written after every budget, so a stopped run keeps what it measured.
+
+    python benchmarks/l1_convergence_curve.py --task sisr --budgets 1500,3000,6000 --out runs/l1_curve \\
+        --reuse 1500=runs/cpu_sisr/pretrain_l1/model.pt --report docs/results/sisr-from-scratch
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import shutil
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from mdfloss.restoration.bench_presets import BENCH_PRESETS
+from mdfloss.restoration.evaluate import evaluate
+from mdfloss.restoration.presets import restorer_preset
+from mdfloss.restoration.train import train_restorer
+from mdfloss.tasks import get_task
+
+SETS = {"sisr": ["Set5", "Set14", "BSD100"], "denoise": ["CBSD68", "McMaster"], "jpeg": ["LIVE1", "Classic5"]}
+
+
+def _parse_reuse(items: list[str]) -> dict[int, Path]:
+    out = {}
+    for item in items:
+        budget, sep, path = item.partition("=")
+        if not sep or not budget.isdigit() or not Path(path).is_file():
+            raise SystemExit(f"--reuse: expected BUDGET=MODEL with an existing model.pt, got {item!r}")
+        out[int(budget)] = Path(path)
+    return out
+
+
+def _model_for(args, budget: int, reuse: dict[int, Path]) -> tuple[Path, float | None]:
+    """The model of one budget, trained here unless it exists; the seconds training took (None if reused)."""
+    run = args.out / f"l1_{budget}"
+    if (run / "model.pt").is_file():
+        return run / "model.pt", None
+    if budget in reuse:
+        run.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(reuse[budget], run / "model.pt")
+        return run / "model.pt", None
+    preset = replace(restorer_preset(args.task, BENCH_PRESETS["cpu"].base), iterations=budget)
+    start = time.perf_counter()
+    # a stopped budget goes on from its last checkpoint (same settings)
+    path = train_restorer(args.task, "l1", run, preset, seed=args.seed, resume=(run / "checkpoints").is_dir())
+    return Path(path), time.perf_counter() - start
+
+
+def _gains(rows: list[dict], sets: list[str]) -> None:
+    for prev, row in zip(rows, rows[1:]):
+        for s in sets:
+            row[f"gain_{s}"] = row[f"psnr_rgb_{s}"] - prev[f"psnr_rgb_{s}"]
+
+
+def _converged_at(rows: list[dict], sets: list[str], threshold: float) -> int | None:
+    """The first budget whose doubling gains less than ``threshold`` dB (RGB PSNR) on every set."""
+    for row in rows[1:]:
+        if all(row[f"gain_{s}"] < threshold for s in sets):
+            return rows[rows.index(row) - 1]["budget"]
+    return None
+
+
+def _write(rows: list[dict], sets: list[str], args, capability: str) -> None:
+    args.report.mkdir(parents=True, exist_ok=True)
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    with open(args.report / "curve.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, keys)
+        w.writeheader()
+        w.writerows(rows)
+    at = _converged_at(rows, sets, args.threshold)
+    lines = [f"# L1 from scratch: PSNR against iterations ({args.task})", "",
+             f"Each budget is its own run of the `cpu` preset from scratch (batch {rows[0]['batch']}, its learning-rate "
+             f"schedule scaled to the budget), seed {args.seed}; RGB PSNR over every image of each set; gain = PSNR "
+             f"minus the previous budget's. torch {torch.__version__}, CPU capability {capability}.", "",
+             "| iterations | " + " | ".join(f"{s} PSNR (dB) | gain" for s in sets) + " | train s |",
+             "|---|" + "---|---|" * len(sets) + "---|"]
+    for r in rows:
+        cells = [f"{r[f'psnr_rgb_{s}']:.3f} | " + (f"{r[f'gain_{s}']:+.3f}" if f"gain_{s}" in r else "") for s in sets]
+        secs = r.get("train_seconds")
+        lines.append(f"| {r['budget']} | " + " | ".join(cells) + f" | {'' if secs is None else f'{secs:.0f}'} |")
+    lines.append("")
+    if at is not None:
+        lines.append(f"**Converged by {at} iterations**: doubling it gains less than {args.threshold} dB on every set.")
+    else:
+        last = rows[-1]
+        worst = max(last.get(f"gain_{s}", math.inf) for s in sets)
+        lines.append(f"**Not converged by {last['budget']} iterations**: its doubling still gains up to "
+                     f"{worst:+.3f} dB (threshold {args.threshold} dB).")
+    (args.report / "curve.md").write_text("\n".join(lines) + "\n")
+    (args.report / "curve.json").write_text(json.dumps({"task": args.task, "seed": args.seed, "rows": rows,
+                                                        "threshold_db": args.threshold, "converged_at": at,
+                                                        "torch": torch.__version__, "cpu": capability}, indent=1))
+    _plot(rows, sets, args.report / "curve.png")
+
+
+def _plot(rows: list[dict], sets: list[str], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    for s in sets:
+        ax.plot([r["budget"] for r in rows], [r[f"psnr_rgb_{s}"] for r in rows], marker="o", label=s)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("L1 iterations from scratch (log 2)")
+    ax.set_ylabel("PSNR RGB (dB)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--task", default="sisr", choices=sorted(SETS))
+    ap.add_argument("--budgets", default="1500,3000,6000", help="comma-separated iteration budgets, each a run")
+    ap.add_argument("--out", type=Path, required=True, help="folder of the runs (one per budget)")
+    ap.add_argument("--report", type=Path, help="folder of curve.md/.csv/.json/.png [--out]")
+    ap.add_argument("--reuse", action="append", default=[], metavar="BUDGET=MODEL")
+    ap.add_argument("--sets", help="comma-separated evaluation sets [the task's benchmark sets]")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threshold", type=float, default=0.05, help="dB per doubling [0.05]")
+    args = ap.parse_args()
+    args.report = args.report or args.out
+    try:
+        budgets = sorted({int(b) for b in args.budgets.split(",")})
+    except ValueError:
+        raise SystemExit(f"--budgets: expected comma-separated integers, got {args.budgets!r}") from None
+    reuse = _parse_reuse(args.reuse)
+    capability = torch.backends.cpu.get_cpu_capability()
+    sets = args.sets.split(",") if args.sets else SETS[args.task]
+    get_task(args.task)  # a clear error for an unknown task before any training
+    rows: list[dict] = []
+    for budget in budgets:
+        model, seconds = _model_for(args, budget, reuse)
+        row = {"budget": budget, "batch": restorer_preset(args.task, "cpu").batch, "train_seconds": seconds}
+        for s in sets:
+            row[f"psnr_rgb_{s}"] = evaluate(model, s, perceptual=False)["psnr_rgb"]
+        rows.append(row)
+        _gains(rows, sets)
+        _write(rows, sets, args, capability)
+        print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()

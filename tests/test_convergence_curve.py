@@ -1,0 +1,44 @@
+"""benchmarks/l1_convergence_curve.py: the gain per doubling and the budget it calls converged."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from .conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def curve():
+    spec = importlib.util.spec_from_file_location("l1_convergence_curve", REPO / "benchmarks" / "l1_convergence_curve.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _rows(curve, psnrs: dict[int, tuple[float, float]]):
+    rows = [{"budget": b, "psnr_rgb_A": a, "psnr_rgb_B": c} for b, (a, c) in sorted(psnrs.items())]
+    curve._gains(rows, ["A", "B"])
+    return rows
+
+
+def test_gain_is_the_difference_to_the_budget_before(curve):
+    rows = _rows(curve, {1500: (27.0, 25.0), 3000: (27.3, 25.1), 6000: (27.34, 25.13)})
+    assert "gain_A" not in rows[0]
+    assert rows[1]["gain_A"] == pytest.approx(0.3) and rows[2]["gain_B"] == pytest.approx(0.03)
+
+
+def test_converged_only_when_every_set_gains_less_than_the_threshold(curve):
+    # 3000 -> 6000 gains 0.04 dB on A but 0.06 on B: not yet; 6000 -> 12000 gains 0.01 and 0.02: converged at 6000
+    rows = _rows(curve, {1500: (27.0, 25.0), 3000: (27.3, 25.2), 6000: (27.34, 25.26), 12000: (27.35, 25.28)})
+    assert curve._converged_at(rows, ["A", "B"], 0.05) == 6000
+    assert curve._converged_at(rows[:3], ["A", "B"], 0.05) is None
+    assert curve._converged_at(rows[:3], ["A"], 0.05) == 3000
+
+
+def test_reuse_refuses_a_malformed_entry(curve, tmp_path):
+    with pytest.raises(SystemExit, match="--reuse: expected BUDGET=MODEL"):
+        curve._parse_reuse(["1500"])
+    with pytest.raises(SystemExit, match="--reuse"):
+        curve._parse_reuse([f"1500={tmp_path / 'missing.pt'}"])
