@@ -1,4 +1,5 @@
-"""benchmarks/l1_convergence_curve.py: the gain per doubling and the budget it calls converged."""
+"""The benchmark scripts' own computations: l1_convergence_curve (the gain per doubling and the budget it calls
+converged) and mdf_term_scale (the colour share of a gradient)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ import pytest
 from .conftest import REPO
 
 
-@pytest.fixture(scope="module")
-def curve():
-    spec = importlib.util.spec_from_file_location("l1_convergence_curve", REPO / "benchmarks" / "l1_convergence_curve.py")
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def curve():
+    return _script("l1_convergence_curve")
 
 
 def _rows(curve, psnrs: dict[int, tuple[float, float]]):
@@ -42,3 +47,14 @@ def test_reuse_refuses_a_malformed_entry(curve, tmp_path):
         curve._parse_reuse(["1500"])
     with pytest.raises(SystemExit, match="--reuse"):
         curve._parse_reuse([f"1500={tmp_path / 'missing.pt'}"])
+
+
+def test_chroma_share_splits_grey_from_colour():
+    torch = pytest.importorskip("torch")
+    share = _script("mdf_term_scale").chroma_share
+    grey = torch.ones(2, 3, 4, 4) * torch.randn(2, 1, 4, 4)
+    assert share(grey) == pytest.approx(0.0, abs=1e-6)
+    colour = torch.tensor([1.0, -1.0, 0.0]).view(1, 3, 1, 1) * torch.randn(2, 1, 4, 4)  # R - G: no brightness change
+    assert share(colour) == pytest.approx(1.0, abs=1e-6)
+    # independent noise per channel: 2 of 3 dimensions are colour
+    assert share(torch.randn(1, 3, 256, 256, generator=torch.Generator().manual_seed(0))) == pytest.approx(2 / 3, abs=0.01)
