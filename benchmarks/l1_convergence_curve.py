@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import shutil
 import time
 from dataclasses import replace
@@ -98,11 +97,13 @@ def _write(rows: list[dict], sets: list[str], args, capability: str) -> None:
     lines.append("")
     if at is not None:
         lines.append(f"**Converged by {at} iterations**: doubling it gains less than {args.threshold} dB on every set.")
+    elif len(rows) == 1:
+        lines.append("One budget only: no doubling measured yet.")
     else:
         last = rows[-1]
-        worst = max(last.get(f"gain_{s}", math.inf) for s in sets)
-        lines.append(f"**Not converged by {last['budget']} iterations**: its doubling still gains up to "
-                     f"{worst:+.3f} dB (threshold {args.threshold} dB).")
+        worst = max(last[f"gain_{s}"] for s in sets)
+        lines.append(f"**Not converged by {rows[-2]['budget']} iterations**: doubling it to {last['budget']} still "
+                     f"gains up to {worst:+.3f} dB (threshold {args.threshold} dB).")
     (args.report / "curve.md").write_text("\n".join(lines) + "\n")
     (args.report / "curve.json").write_text(json.dumps({"task": args.task, "seed": args.seed, "rows": rows,
                                                         "threshold_db": args.threshold, "converged_at": at,
