@@ -2,9 +2,11 @@
 
 A mix ``l2+λ*mdf`` gives both terms equal pull on the prediction when
 λ = |∇L2| / |∇MDF|; this script measures that ratio on training patches (the fine-tuning
-setup: batches of 8 patches of 64 px), so the λ sweep can be centred on it. It also reports where each term's gradient points: its cosine to L2's
-gradient (1: the term only adds L2's pull) and the share of its energy that changes colour rather than brightness
-(off the grey axis R = G = B; L2's share is the residual's own).
+setup: batches of 8 patches of 64 px), so the λ sweep can be centred on it.
+
+It also reports where each term's gradient points: its cosine to L2's gradient (1: the term only adds L2's pull;
+near 0: it pushes the output sideways rather than towards the target) and the share of its energy that changes
+colour rather than brightness (off the grey axis R = G = B; L2's share is the residual's own).
 
     python benchmarks/mdf_term_scale.py --task sisr --model runs/pretrain_sisr/pretrain_l1/model.pt
 """
