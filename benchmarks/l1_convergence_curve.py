@@ -46,11 +46,13 @@ def _parse_reuse(items: list[str]) -> dict[int, Path]:
     return out
 
 
-def _model_for(args, budget: int, reuse: dict[int, Path]) -> tuple[Path, float | None]:
-    """The model of one budget, trained here unless it exists; the seconds training took (None if reused)."""
+def _model_for(args, budget: int, reuse: dict[int, Path]) -> tuple[Path, dict | None]:
+    """The model of one budget, trained here unless it exists; how long its training took ({"seconds", "threads"};
+    None when it was trained elsewhere)."""
     run = args.out / f"l1_{budget}"
+    timing = run / "train_seconds.json"  # kept beside the run, so a later call that reuses it still reports it
     if (run / "model.pt").is_file():
-        return run / "model.pt", None
+        return run / "model.pt", json.loads(timing.read_text()) if timing.is_file() else None
     if budget in reuse:
         run.mkdir(parents=True, exist_ok=True)
         shutil.copy2(reuse[budget], run / "model.pt")
@@ -59,7 +61,9 @@ def _model_for(args, budget: int, reuse: dict[int, Path]) -> tuple[Path, float |
     start = time.perf_counter()
     # a stopped budget goes on from its last checkpoint (same settings)
     path = train_restorer(args.task, "l1", run, preset, seed=args.seed, resume=(run / "checkpoints").is_dir())
-    return Path(path), time.perf_counter() - start
+    took = {"seconds": time.perf_counter() - start, "threads": torch.get_num_threads()}
+    timing.write_text(json.dumps(took))
+    return Path(path), took
 
 
 def _gains(rows: list[dict], sets: list[str]) -> None:
@@ -88,12 +92,12 @@ def _write(rows: list[dict], sets: list[str], args, capability: str) -> None:
              f"Each budget is its own run of the `cpu` preset from scratch (batch {rows[0]['batch']}, its learning-rate "
              f"schedule scaled to the budget), seed {args.seed}; RGB PSNR over every image of each set; gain = PSNR "
              f"minus the previous budget's. torch {torch.__version__}, CPU capability {capability}.", "",
-             "| iterations | " + " | ".join(f"{s} PSNR (dB) | gain" for s in sets) + " | train s |",
+             "| iterations | " + " | ".join(f"{s} PSNR (dB) | gain" for s in sets) + " | train s (threads) |",
              "|---|" + "---|---|" * len(sets) + "---|"]
     for r in rows:
         cells = [f"{r[f'psnr_rgb_{s}']:.3f} | " + (f"{r[f'gain_{s}']:+.3f}" if f"gain_{s}" in r else "") for s in sets]
-        secs = r.get("train_seconds")
-        lines.append(f"| {r['budget']} | " + " | ".join(cells) + f" | {'' if secs is None else f'{secs:.0f}'} |")
+        took = "" if r["train_seconds"] is None else f"{r['train_seconds']:.0f} ({r['train_threads']})"
+        lines.append(f"| {r['budget']} | " + " | ".join(cells) + f" | {took} |")
     lines.append("")
     if at is not None:
         lines.append(f"**Converged by {at} iterations**: doubling it gains less than {args.threshold} dB on every set.")
@@ -152,8 +156,9 @@ def main() -> None:
     get_task(args.task)  # a clear error for an unknown task before any training
     rows: list[dict] = []
     for budget in budgets:
-        model, seconds = _model_for(args, budget, reuse)
-        row = {"budget": budget, "batch": restorer_preset(args.task, "cpu").batch, "train_seconds": seconds}
+        model, took = _model_for(args, budget, reuse)
+        row = {"budget": budget, "batch": restorer_preset(args.task, "cpu").batch,
+               "train_seconds": took and took["seconds"], "train_threads": took and took["threads"]}
         for s in sets:
             row[f"psnr_rgb_{s}"] = evaluate(model, s, perceptual=False)["psnr_rgb"]
         rows.append(row)
