@@ -74,9 +74,9 @@ def _gains(rows: list[dict], sets: list[str]) -> None:
 
 def _converged_at(rows: list[dict], sets: list[str], threshold: float) -> int | None:
     """The first budget whose doubling gains less than ``threshold`` dB (RGB PSNR) on every set."""
-    for row in rows[1:]:
+    for prev, row in zip(rows, rows[1:]):
         if all(row[f"gain_{s}"] < threshold for s in sets):
-            return rows[rows.index(row) - 1]["budget"]
+            return prev["budget"]
     return None
 
 
@@ -150,6 +150,9 @@ def main() -> None:
         budgets = sorted({int(b) for b in args.budgets.split(",")})
     except ValueError:
         raise SystemExit(f"--budgets: expected comma-separated integers, got {args.budgets!r}") from None
+    if any(b != 2 * a for a, b in zip(budgets, budgets[1:])):
+        raise SystemExit(f"--budgets: each budget must double the one before (the gains are per doubling), got "
+                         f"{args.budgets!r}; for example 1500,3000,6000")
     reuse = _parse_reuse(args.reuse)
     capability = torch.backends.cpu.get_cpu_capability()
     sets = args.sets.split(",") if args.sets else SETS[args.task]
