@@ -18,7 +18,6 @@ Results are written after every budget, so a stopped run keeps what it measured.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import shutil
 import time
@@ -27,6 +26,8 @@ from pathlib import Path
 
 import torch
 
+from mdfloss.common.extras import require
+from mdfloss.common.files import atomic_write_bytes, write_csv, write_png
 from mdfloss.restoration.bench_presets import BENCH_PRESETS
 from mdfloss.restoration.evaluate import evaluate
 from mdfloss.restoration.presets import restorer_preset
@@ -62,7 +63,7 @@ def _model_for(args, budget: int, reuse: dict[int, Path]) -> tuple[Path, dict | 
     # a stopped budget goes on from its last checkpoint (same settings)
     path = train_restorer(args.task, "l1", run, preset, seed=args.seed, resume=(run / "checkpoints").is_dir())
     took = {"seconds": time.perf_counter() - start, "threads": torch.get_num_threads()}
-    timing.write_text(json.dumps(took))
+    atomic_write_bytes(timing, json.dumps(took).encode())
     return Path(path), took
 
 
@@ -82,11 +83,7 @@ def _converged_at(rows: list[dict], sets: list[str], threshold: float) -> int | 
 
 def _write(rows: list[dict], sets: list[str], args, capability: str) -> None:
     args.report.mkdir(parents=True, exist_ok=True)
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-    with open(args.report / "curve.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, keys)
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(args.report / "curve.csv", rows, list(dict.fromkeys(k for r in rows for k in r)))
     at = _converged_at(rows, sets, args.threshold)
     lines = [f"# L1 from scratch: PSNR against iterations ({args.task})", "",
              f"Each budget is its own run of the `cpu` preset from scratch (batch {rows[0]['batch']}, its learning-rate "
@@ -108,16 +105,15 @@ def _write(rows: list[dict], sets: list[str], args, capability: str) -> None:
         worst = max(last[f"gain_{s}"] for s in sets)
         lines.append(f"**Not converged by {rows[-2]['budget']} iterations**: doubling it to {last['budget']} still "
                      f"gains up to {worst:+.3f} dB (threshold {args.threshold} dB).")
-    (args.report / "curve.md").write_text("\n".join(lines) + "\n")
-    (args.report / "curve.json").write_text(json.dumps({"task": args.task, "seed": args.seed, "rows": rows,
-                                                        "threshold_db": args.threshold, "converged_at": at,
-                                                        "torch": torch.__version__, "cpu": capability}, indent=1))
+    atomic_write_bytes(args.report / "curve.md", ("\n".join(lines) + "\n").encode())
+    atomic_write_bytes(args.report / "curve.json", json.dumps(
+        {"task": args.task, "seed": args.seed, "rows": rows, "threshold_db": args.threshold, "converged_at": at,
+         "torch": torch.__version__, "cpu": capability}, indent=1).encode())
     _plot(rows, sets, args.report / "curve.png")
 
 
 def _plot(rows: list[dict], sets: list[str], path: Path) -> None:
-    import matplotlib
-
+    matplotlib = require("matplotlib", "metrics", "the convergence curve's figure")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -130,7 +126,7 @@ def _plot(rows: list[dict], sets: list[str], path: Path) -> None:
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    write_png(path, fig)
     plt.close(fig)
 
 
