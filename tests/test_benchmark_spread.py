@@ -80,6 +80,8 @@ def test_report_only_lists_what_is_missing(tmp_path, root):
     assert "l1 (seed 1: left out, not finished for every loss)" in rep.stdout
     report = json.loads((out / "results.json").read_text())
     assert report["seeds"] == [0] and set(next(iter(report["results"].values()))) == {"l1", "l2"}
+    # Named sets are recorded by name, not by this machine's data root, so the report reads the same elsewhere.
+    assert report["set_paths"] == {"CBSD68": "CBSD68", "McMaster": "McMaster"}
     assert "**Incomplete (--report-only):**" in (out / "results.md").read_text()
 
 

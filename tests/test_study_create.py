@@ -176,3 +176,19 @@ def test_restorations_of_chosen_losses_and_images(tmp_path):
         restorations(bench, str(ref), losses=["l1", "l2"])
     with pytest.raises(InvalidInputError, match="no image"):
         restorations(bench, str(ref), only=["img9"])
+
+
+def test_a_named_set_recorded_by_name_is_found_under_the_readers_data_root(tmp_path):
+    # A benchmark records a named set by its name; the study finds it under the data root it is given, so a
+    # benchmark folder copied to another machine still makes a study there.
+    from mdfloss.study.from_benchmark import restorations
+
+    ref, _ = make_folders(tmp_path)
+    bench = _fake_benchmark(tmp_path)
+    report = json.loads((bench / "results.json").read_text())
+    (bench / "results.json").write_text(json.dumps({**report, "set_paths": {"CBSD68": "CBSD68"}}))
+    root = tmp_path / "elsewhere"
+    root.mkdir()
+    (root / "CBSD68").symlink_to(ref)
+    refs, images, _ = restorations(bench, "CBSD68", data_root=root)
+    assert sorted(refs) == ["img0", "img1", "img2"] and all(sorted(v) == sorted(refs) for v in images.values())

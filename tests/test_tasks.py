@@ -109,6 +109,7 @@ def test_plugin_task_through_all_four_commands(tmp_path, root, capsys):
     assert code == 0, err
     report = json.loads((tmp_path / "b" / "results.json").read_text())
     assert report["task"] == BLUR and list(report["results"]) == ["Mine"]
+    assert report["set_paths"] == {"Mine": str((DATA / "Set5").resolve())}  # a folder: by absolute path
     assert report["finetune"]["degradation"] == {"sigma": 1.5}
     assert "## Mine (2 images)" in (tmp_path / "b" / "results.md").read_text()
 
@@ -150,10 +151,11 @@ def pairs(tmp_path):
 
 def test_pairs_serve_as_training_and_evaluation_data(tmp_path, pairs, capsys):
     from mdfloss.common.imageio import read_image
-    from mdfloss.restoration.data import EvalPairs, TrainPatches, resolve_set
+    from mdfloss.restoration.data import EvalPairs, TrainPatches, resolve_set, set_record
 
     noisy, clean = pairs
     source = resolve_set(f"{noisy}:{clean}")
+    assert resolve_set(set_record(f"{noisy}:{clean}", source)) == source  # as a report records it, found again
     task = get_task("denoise")
     name, lq, hq = EvalPairs(source, task)[1]
     assert name == "b" and torch.equal(lq, read_image(noisy / "b.png")[0]) and torch.equal(hq, read_image(clean / "b.png")[0])

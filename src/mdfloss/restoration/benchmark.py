@@ -29,7 +29,7 @@ from mdfloss.common.errors import InvalidInputError
 from mdfloss.common.files import atomic_write_bytes, safe_name
 from mdfloss.common.runs import normal_settings, recorded_settings
 from mdfloss.restoration.bench_presets import BENCH_PRESETS, BenchPreset
-from mdfloss.restoration.data import resolve_set
+from mdfloss.restoration.data import resolve_set, set_record
 from mdfloss.restoration.evaluate import evaluate, load_restorer
 from mdfloss.restoration.losses.spec import build_loss
 from mdfloss.restoration.perceptual import DEFAULT_JOD_DISPLAY, cvvdp_model
@@ -92,6 +92,7 @@ class BenchmarkRuns:
     set_paths: dict[str, Path]
     degradation: Task
     missing: list[str] = field(default_factory=list)  # runs a --report-only report leaves out
+    set_records: dict[str, str] = field(default_factory=dict)  # what results.json records: see set_record
 
 
 def _finetune_preset(task: str, bench: BenchPreset, from_scratch: bool, iterations: int | None,
@@ -236,7 +237,8 @@ def _report(plan: _Plan, models: dict[str, list[Path]], jod_model, missing: list
         timing[loss] = [{"seconds": r["seconds"], "patches_per_s": r["patches_per_s"]} for r in records]
     runs = BenchmarkRuns(plan.task, plan.preset, plan.bench, plan.tuned, plan.base.model, plan.from_scratch,
                          plan.seeds, plan.jod_display, models, timing, per_image, sets,
-                         get_task(plan.task, plan.base.degradation), missing)
+                         get_task(plan.task, plan.base.degradation), missing,
+                         {name: set_record(plan.eval_sets.get(name, name), path) for name, path in sets.items()})
     return write_report(runs, plan.out_dir)
 
 

@@ -76,6 +76,16 @@ def resolve_set(name_or_dir: str | Path, root: Path | None = None) -> Path | Pai
                          f"({', '.join(named_sets())})")
 
 
+def set_record(spec: str | Path, resolved: Path | PairedFolders) -> str:
+    """How a report records an evaluation set so that another machine can find it again: a named set by its
+    name (resolved there under that machine's data root), a folder or a pair of folders by absolute path."""
+    if isinstance(spec, str) and spec in named_sets() and not Path(spec).is_dir():
+        return spec
+    if isinstance(resolved, PairedFolders):
+        return f"{resolved.degraded.resolve()}:{resolved.clean.resolve()}"
+    return str(Path(resolved).resolve())
+
+
 def list_images(folder: Path) -> list[Path]:
     files = image_files(folder)
     if not files:
