@@ -57,12 +57,16 @@ def _params(sigma: str | None, quality: str | None, extra: tuple[str, ...]) -> d
 @click.option("--feature-specificity", type=float, default=None,
               help="Weight of a term that makes the critics' loss taps move more for the task's artefact than for "
                    "white noise of the same MSE (0 = off; experimental, see docs/specificity.md).")
+@click.option("--descent-alignment", type=float, default=None,
+              help="Weight of a term that makes a descent step on the loss taps' distance, from between the real "
+                   "image and its artefact, point back to the real image (0 = off; experimental, see "
+                   "docs/specificity.md).")
 @click.option("--calibrate-taps", type=click.Choice(["ratio", "likelihood"]), default=None,
               help="Fit calibrated taps on the training images against the task's artefact (as mdfloss calibrate).")
 @click.option("--checkpoint-every", type=int, default=50, show_default=True)
 @click.option("--tensorboard", is_flag=True, help="Also log losses and images to WORKDIR/tensorboard (the extra).")
 def train(task, image, preset, out, workdir, resume, force, seed, device, sigma, quality, extra, restorer,
-          iterations, degraded_negatives, feature_specificity, calibrate_taps, checkpoint_every, tensorboard):
+          iterations, degraded_negatives, feature_specificity, descent_alignment, calibrate_taps, checkpoint_every, tensorboard):
     """Train a task-specific MDF loss on one image or several (Phase 1)."""
     import dataclasses
 
@@ -74,10 +78,10 @@ def train(task, image, preset, out, workdir, resume, force, seed, device, sigma,
         if iterations < 1:
             raise InvalidInputError(f"--iterations: expected a positive integer, got {iterations}")
         config = dataclasses.replace(config, iterations=iterations)
-    if degraded_negatives is not None:
-        config = dataclasses.replace(config, degraded_negatives=degraded_negatives)
-    if feature_specificity is not None:
-        config = dataclasses.replace(config, feature_specificity=feature_specificity)
+    for name, value in (("degraded_negatives", degraded_negatives), ("feature_specificity", feature_specificity),
+                        ("descent_alignment", descent_alignment)):
+        if value is not None:
+            config = dataclasses.replace(config, **{name: value})
     params, plugins = _params(sigma, quality, extra), None
     if restorer is not None:
         from mdfloss.restoration.degradations import TASKS

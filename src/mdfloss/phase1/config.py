@@ -6,6 +6,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 
+#: Phase-1 terms beyond SinGAN's, each a weight that is 0 (off) by default.
+OPTIONAL_TERMS = ("degraded_negatives", "feature_specificity", "descent_alignment")
+
+
 @dataclass(frozen=True)
 class Phase1Config:
     """Phase-1 settings; the defaults are SinGAN's published ones (Shaham et al., ICCV 2019; see docs/phase1.md)."""
@@ -33,6 +37,9 @@ class Phase1Config:
     #: Weight of a term that asks the critic's loss taps (head and body) to move more for the task's artefact
     #: (the real image degraded as the generator's input is) than for white noise of the same MSE (0: off).
     feature_specificity: float = 0.0
+    #: Weight of a term that asks a descent step on those taps' distance, from a point between the real image
+    #: and its artefact, to point straight back to the real image (0: off).
+    descent_alignment: float = 0.0
 
     def width(self, scale: int) -> int:
         return min(self.base_width * 2 ** (scale // self.width_every), self.max_width)
@@ -40,7 +47,7 @@ class Phase1Config:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["betas"] = list(self.betas)
-        for optional in ("degraded_negatives", "feature_specificity"):
+        for optional in OPTIONAL_TERMS:
             if not d[optional]:
                 del d[optional]  # absent when off, so runs and checkpoints from before it still resume
         return d

@@ -30,6 +30,7 @@ from mdfloss.common.runs import JsonlLog, derive_generator, prepare_workdir
 from mdfloss.loss.assets import bundled_image_path
 from mdfloss.loss.weights import LossWeights, loss_metadata, save_loss_file
 from mdfloss.phase1 import steps
+from mdfloss.phase1.config import OPTIONAL_TERMS
 from mdfloss.phase1.distortions import Distortion, make_distortion
 from mdfloss.phase1.nets import Critic, Generator
 from mdfloss.phase1.presets import preset_config
@@ -250,7 +251,7 @@ def train_loss(
     out = check_output_path(out, force=force, argument="out")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise InvalidInputError(f"seed: expected a non-negative integer, got {seed!r}")
-    for name in ("degraded_negatives", "feature_specificity"):
+    for name in OPTIONAL_TERMS:
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
             raise InvalidInputError(f"{name}: expected a weight >= 0 (0 = off), got {value!r}")
