@@ -181,6 +181,7 @@ def test_restorations_of_chosen_losses_and_images(tmp_path):
 def test_a_named_set_recorded_by_name_is_found_under_the_readers_data_root(tmp_path):
     # A benchmark records a named set by its name; the study finds it under the data root it is given, so a
     # benchmark folder copied to another machine still makes a study there.
+    from mdfloss.common.errors import ImageReadError
     from mdfloss.study.from_benchmark import restorations
 
     ref, _ = make_folders(tmp_path)
@@ -192,3 +193,5 @@ def test_a_named_set_recorded_by_name_is_found_under_the_readers_data_root(tmp_p
     (root / "CBSD68").symlink_to(ref)
     refs, images, _ = restorations(bench, "CBSD68", data_root=root)
     assert sorted(refs) == ["img0", "img1", "img2"] and all(sorted(v) == sorted(refs) for v in images.values())
+    with pytest.raises(ImageReadError, match=r"CBSD68 is not downloaded .*--data-root"):
+        restorations(bench, "CBSD68", data_root=tmp_path / "ref")

@@ -71,7 +71,8 @@ def resolve_set(name_or_dir: str | Path, root: Path | None = None) -> Path | Pai
         if (root / str(name_or_dir)).is_dir():
             return root / str(name_or_dir)
         raise ImageReadError(f"set: {name_or_dir} is not downloaded (looked in {root}); fetch it with: "
-                             f"mdfloss data download {name_or_dir}")
+                             f"mdfloss data download {name_or_dir}, or point --data-root (or $MDFLOSS_DATA) at "
+                             f"the folder that holds it")
     raise ImageReadError(f"set: '{name_or_dir}' is neither a folder, nor DEGRADED_DIR:CLEAN_DIR, nor a named set "
                          f"({', '.join(named_sets())})")
 
