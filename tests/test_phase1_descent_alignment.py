@@ -69,3 +69,23 @@ def test_bad_weights_are_refused(tmp_path, weight):
         _train(tmp_path, config=replace(TINY, descent_alignment=weight))
     assert main(["train", "--task", "sisr", "--descent-alignment", "-2", "--out", str(tmp_path / "x.safetensors"),
                  "--iterations", "1"]) == 2
+
+
+def test_the_cap_stops_the_specificity_term_once_the_ratio_is_reached():
+    from mdfloss.phase1.steps import feature_specificity_term
+
+    critic = _critic()
+    real, artefact = _images()
+    raw = feature_specificity_term(critic, real, artefact, torch.Generator().manual_seed(3))
+    ratio = float(torch.exp(-raw.detach()))  # d(real, artefact) / d(real, real + noise)
+    below = feature_specificity_term(critic, real, artefact, torch.Generator().manual_seed(3), cap=ratio / 2)
+    above = feature_specificity_term(critic, real, artefact, torch.Generator().manual_seed(3), cap=ratio * 2)
+    assert below.item() == 0  # reached: nothing more asked
+    torch.testing.assert_close(above, raw + torch.log(torch.tensor(ratio * 2)))
+
+
+def test_a_cap_without_the_specificity_term_is_refused(tmp_path):
+    with pytest.raises(InvalidInputError, match="specificity_cap: caps the feature-specificity term"):
+        _train(tmp_path, config=replace(TINY, specificity_cap=7.0))
+    assert main(["train", "--task", "sisr", "--specificity-cap", "7", "--out", str(tmp_path / "x.safetensors"),
+                 "--iterations", "1"]) == 2

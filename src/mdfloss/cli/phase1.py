@@ -61,12 +61,16 @@ def _params(sigma: str | None, quality: str | None, extra: tuple[str, ...]) -> d
               help="Weight of a term that makes a descent step on the loss taps' distance, from between the real "
                    "image and its artefact, point back to the real image (0 = off; experimental, see "
                    "docs/specificity.md).")
+@click.option("--specificity-cap", type=float, default=None,
+              help="With --feature-specificity: stop asking once the taps weigh the artefact this many times "
+                   "equal-MSE noise (0 = never stop).")
 @click.option("--calibrate-taps", type=click.Choice(["ratio", "likelihood"]), default=None,
               help="Fit calibrated taps on the training images against the task's artefact (as mdfloss calibrate).")
 @click.option("--checkpoint-every", type=int, default=50, show_default=True)
 @click.option("--tensorboard", is_flag=True, help="Also log losses and images to WORKDIR/tensorboard (the extra).")
 def train(task, image, preset, out, workdir, resume, force, seed, device, sigma, quality, extra, restorer,
-          iterations, degraded_negatives, feature_specificity, descent_alignment, calibrate_taps, checkpoint_every, tensorboard):
+          iterations, degraded_negatives, feature_specificity, descent_alignment, specificity_cap,
+          calibrate_taps, checkpoint_every, tensorboard):
     """Train a task-specific MDF loss on one image or several (Phase 1)."""
     import dataclasses
 
@@ -79,7 +83,7 @@ def train(task, image, preset, out, workdir, resume, force, seed, device, sigma,
             raise InvalidInputError(f"--iterations: expected a positive integer, got {iterations}")
         config = dataclasses.replace(config, iterations=iterations)
     for name, value in (("degraded_negatives", degraded_negatives), ("feature_specificity", feature_specificity),
-                        ("descent_alignment", descent_alignment)):
+                        ("descent_alignment", descent_alignment), ("specificity_cap", specificity_cap)):
         if value is not None:
             config = dataclasses.replace(config, **{name: value})
     params, plugins = _params(sigma, quality, extra), None

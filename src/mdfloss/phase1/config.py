@@ -6,8 +6,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 
-#: Phase-1 terms beyond SinGAN's, each a weight that is 0 (off) by default.
-OPTIONAL_TERMS = ("degraded_negatives", "feature_specificity", "descent_alignment")
+#: Phase-1 terms beyond SinGAN's and their settings, each 0 (off) by default.
+OPTIONAL_TERMS = ("degraded_negatives", "feature_specificity", "descent_alignment", "specificity_cap")
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,9 @@ class Phase1Config:
     #: Weight of a term that asks a descent step on those taps' distance, from a point between the real image
     #: and its artefact, to point straight back to the real image (0: off).
     descent_alignment: float = 0.0
+    #: The tap ratio d(real, artefact) / d(real, real + noise) at which the feature-specificity term stops asking
+    #: for more (0: never stops). Unbounded, that term outweighs descent alignment; see docs/specificity.md.
+    specificity_cap: float = 0.0
 
     def width(self, scale: int) -> int:
         return min(self.base_width * 2 ** (scale // self.width_every), self.max_width)

@@ -12,6 +12,7 @@ artefacts. Images are in [-1, 1]; distortions see [0, 1].
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -145,9 +146,10 @@ class ScaleRun:
 
 
 def feature_specificity_term(critic: Critic, real: torch.Tensor, artefact: torch.Tensor,
-                             gen: torch.Generator) -> torch.Tensor:
+                             gen: torch.Generator, cap: float = 0.0) -> torch.Tensor:
     """``log(d(real, real + noise) / d(real, artefact))`` over the loss's head and body taps, where the noise is
     white with the artefact's MSE: minimising it makes the taps weigh the artefact above equal-MSE noise.
+    With ``cap`` > 0 the term is ``max(0, that + log(cap))``: it stops asking once the ratio reaches ``cap``.
 
     The three images go through the critic as one batch, so BatchNorm normalises them alike.
     """
@@ -155,7 +157,8 @@ def feature_specificity_term(critic: Critic, real: torch.Tensor, artefact: torch
     h, b, _ = critic.features(torch.cat([real, artefact, real + noise]))
     d_art = sum(F.mse_loss(f[1:2], f[0:1]) for f in (h, b))
     d_noise = sum(F.mse_loss(f[2:3], f[0:1]) for f in (h, b))
-    return torch.log(d_noise + 1e-12) - torch.log(d_art + 1e-12)
+    term = torch.log(d_noise + 1e-12) - torch.log(d_art + 1e-12)
+    return torch.relu(term + math.log(cap)) if cap > 0 else term
 
 
 def descent_alignment_term(critic: Critic, real: torch.Tensor, artefact: torch.Tensor,
@@ -185,7 +188,8 @@ def _critic_step(run: ScaleRun, real, z, prev, gen, negative=None) -> tuple[torc
     gp = gradient_penalty(d, real, fake, gen)
     loss_d = d_fake - d_real + run.config.gp_weight * gp
     if run.config.feature_specificity and negative is not None:
-        loss_d = loss_d + run.config.feature_specificity * feature_specificity_term(d, real, negative, gen)
+        loss_d = loss_d + run.config.feature_specificity * feature_specificity_term(
+            d, real, negative, gen, run.config.specificity_cap)
     if run.config.descent_alignment and negative is not None:
         loss_d = loss_d + run.config.descent_alignment * descent_alignment_term(d, real, negative, gen)
     d_neg = None

@@ -255,6 +255,9 @@ def train_loss(
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
             raise InvalidInputError(f"{name}: expected a weight >= 0 (0 = off), got {value!r}")
+    if config.specificity_cap and not config.feature_specificity:
+        raise InvalidInputError("specificity_cap: caps the feature-specificity term; give feature_specificity > 0 "
+                                "too, or leave the cap at 0")
     if not isinstance(checkpoint_every, int) or checkpoint_every < 1:
         raise InvalidInputError(f"checkpoint_every: expected a positive integer, got {checkpoint_every!r}")
     dev = resolve_device(device)
