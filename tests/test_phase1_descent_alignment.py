@@ -3,6 +3,7 @@ and the refusals."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -61,6 +62,15 @@ def test_runs_record_the_weight_only_when_it_is_on(tmp_path):
     # Scale 0 has no degraded input, so its critic is unchanged; the finer ones differ.
     assert all(torch.equal(plain.critics[0][k], on.critics[0][k]) for k in plain.critics[0])
     assert any(not torch.equal(plain.critics[-1][k], on.critics[-1][k]) for k in plain.critics[-1])
+
+
+def test_the_log_shows_each_term_so_a_run_says_whether_it_is_satisfied(tmp_path):
+    _train(tmp_path, name="both", seed=1, config=replace(TINY, feature_specificity=1.0, specificity_cap=5.0,
+                                                            descent_alignment=1.0))
+    log = [json.loads(line) for line in (tmp_path / "both.safetensors.work" / "log.jsonl").read_text().splitlines()]
+    rows = [r for r in log if r["event"] == "iteration" and r["scale"] > 0]
+    assert rows and all(0 <= r["alignment_term"] <= 2 and r["specificity_term"] >= 0 for r in rows)  # capped: >= 0
+    assert not any("alignment_term" in r for r in log if r["event"] == "iteration" and r["scale"] == 0)
 
 
 @pytest.mark.parametrize("weight", [-1.0, float("nan"), True])

@@ -180,28 +180,32 @@ def descent_alignment_term(critic: Critic, real: torch.Tensor, artefact: torch.T
     return 1 - F.cosine_similarity(grad.flatten(), (y - real).detach().flatten(), dim=0, eps=1e-12)
 
 
-def _critic_step(run: ScaleRun, real, z, prev, gen, negative=None) -> tuple[torch.Tensor, ...]:
+def _critic_step(run: ScaleRun, real, z, prev, gen, negative=None):
+    """One critic update; returns ``(loss_d, gp, d_real, d_fake, extras)``, where ``extras`` holds what the
+    optional terms measured (logged, so a run shows whether a term is being satisfied)."""
     g, d = run.models.generator, run.models.critic
     with torch.no_grad():
         fake = g(z + prev, prev)
     d_real, d_fake = d(real).mean(), d(fake).mean()
     gp = gradient_penalty(d, real, fake, gen)
     loss_d = d_fake - d_real + run.config.gp_weight * gp
+    extras: dict[str, torch.Tensor] = {}
     if run.config.feature_specificity and negative is not None:
-        loss_d = loss_d + run.config.feature_specificity * feature_specificity_term(
-            d, real, negative, gen, run.config.specificity_cap)
+        extras["specificity_term"] = feature_specificity_term(d, real, negative, gen, run.config.specificity_cap)
+        loss_d = loss_d + run.config.feature_specificity * extras["specificity_term"]
     if run.config.descent_alignment and negative is not None:
-        loss_d = loss_d + run.config.descent_alignment * descent_alignment_term(d, real, negative, gen)
-    d_neg = None
+        extras["alignment_term"] = descent_alignment_term(d, real, negative, gen)
+        loss_d = loss_d + run.config.descent_alignment * extras["alignment_term"]
     if negative is not None and run.config.degraded_negatives:
         # A second WGAN term: the degraded real image is fake too, weighted by degraded_negatives.
         beta = run.config.degraded_negatives
         d_neg = d(negative).mean()
+        extras["negative_gap"] = d_real - d_neg
         loss_d = loss_d + beta * (d_neg - d_real + run.config.gp_weight * gradient_penalty(d, real, negative, gen))
     run.models.opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
     run.models.opt_d.step()
-    return loss_d, gp, d_real, d_fake, d_neg
+    return loss_d, gp, d_real, d_fake, extras
 
 
 def _generator_step(run: ScaleRun, real, z, prev) -> tuple[torch.Tensor, torch.Tensor]:
@@ -242,13 +246,12 @@ def train_iteration(run: ScaleRun, iteration: int) -> dict[str, float]:
                       or run.config.descent_alignment)
     negative = degraded_real(run.k, run.pyr, run.distortion, gen) if wants_degraded else None
     for _ in range(run.config.critic_steps):
-        loss_d, gp, d_real, d_fake, d_neg = _critic_step(run, real, z, prev, gen, negative)
+        loss_d, gp, d_real, d_fake, extras = _critic_step(run, real, z, prev, gen, negative)
     for _ in range(run.config.generator_steps):
         loss_g, rec = _generator_step(run, real, z, prev)
     stats = {"loss_d": loss_d.item(), "loss_g": loss_g.item(), "rec": rec.item(), "gp": gp.item(),
              "critic_gap": (d_real - d_fake).item(), "lr": lr}
-    if d_neg is not None:
-        stats["negative_gap"] = (d_real - d_neg).item()
+    stats.update({name: value.item() for name, value in extras.items()})
     _check_finite(run.k, iteration, stats, run.config.max_critic_gap)
     return stats
 

@@ -40,6 +40,10 @@ from mdfloss.tasks import Task
 CHECKPOINT_FORMAT = "mdfloss-phase1-checkpoint"
 
 
+#: Optional terms' values shown on the progress line (all of them go to log.jsonl).
+_SHOWN_TERMS = {"specificity_term": "spec", "alignment_term": "align"}
+
+
 def _fingerprint(config: steps.Phase1Config, distortion: Distortion, image_sha: str | list[str], seed: int) -> str:
     # Kept as it was in 0.1, so checkpoints written then still resume.
     blob = json.dumps([config.to_dict(), distortion.spec, image_sha, seed], sort_keys=True)
@@ -324,7 +328,8 @@ def _run_scales(state: _State, pyr: Pyramid, distortion: Distortion, config: ste
             for it in range(it0, config.iterations):
                 stats = steps.train_iteration(run, it)
                 bar.update(1)
-                bar.set_postfix(d=f"{stats['loss_d']:.3f}", g=f"{stats['loss_g']:.3f}", rec=f"{stats['rec']:.4f}")
+                bar.set_postfix(d=f"{stats['loss_d']:.3f}", g=f"{stats['loss_g']:.3f}", rec=f"{stats['rec']:.4f}",
+                                **{short: f"{stats[key]:.3f}" for key, short in _SHOWN_TERMS.items() if key in stats})
                 if it % 10 == 0 or it == config.iterations - 1:
                     log.write(event="iteration", scale=k, iteration=it, **stats)
                 total_done += 1
