@@ -7,6 +7,8 @@ import importlib.util
 
 import pytest
 
+from mdfloss.loss.weights import load_loss_file
+
 from .conftest import REPO
 
 
@@ -58,3 +60,28 @@ def test_chroma_share_splits_grey_from_colour():
     assert share(colour) == pytest.approx(1.0, abs=1e-6)
     # independent noise per channel: 2 of 3 dimensions are colour
     assert share(torch.randn(1, 3, 256, 256, generator=torch.Generator().manual_seed(0))) == pytest.approx(2 / 3, abs=0.01)
+
+
+def test_training_image_terms_rebuild_the_run_and_refuse_another_image(tmp_path):
+    # A tiny Phase-1 run on the bundled photo with the capped specificity term and descent alignment: the script
+    # rebuilds the run's pyramid from the loss file's settings (as many scales as the loss has critics) and
+    # measures both terms on the finest critic there.
+    from dataclasses import replace
+
+    import numpy as np
+    from PIL import Image
+
+    from .test_phase1 import TINY, _train
+
+    script = _script("critic_terms_on_training_image")
+    config = replace(TINY, feature_specificity=1.0, specificity_cap=5.0, descent_alignment=1.0)
+    weights = _train(tmp_path, name="t", task="sisr", config=config)
+    pyr, _ = script.training_pyramid(load_loss_file(tmp_path / "t.safetensors"))
+    assert len(pyr.reals) == len(weights.critics)
+    t = script.terms(str(tmp_path / "t.safetensors"))
+    assert t["tap_ratio"] > 0 and 0 <= t["one_minus_cos"] <= 2
+    other = tmp_path / "other.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (60, 80, 3), dtype=np.uint8)).save(other)
+    _train(tmp_path, name="o", task="sisr", image=other)
+    with pytest.raises(SystemExit, match="not the bundled photo"):
+        script.terms(str(tmp_path / "o.safetensors"))
