@@ -97,5 +97,7 @@ def test_the_cap_stops_the_specificity_term_once_the_ratio_is_reached():
 def test_a_cap_without_the_specificity_term_is_refused(tmp_path):
     with pytest.raises(InvalidInputError, match="specificity_cap: caps the feature-specificity term"):
         _train(tmp_path, config=replace(TINY, specificity_cap=7.0))
+    with pytest.raises(InvalidInputError, match="specificity_cap: expected a ratio >= 0"):
+        _train(tmp_path, config=replace(TINY, feature_specificity=1.0, specificity_cap=-2.0))
     assert main(["train", "--task", "sisr", "--specificity-cap", "7", "--out", str(tmp_path / "x.safetensors"),
                  "--iterations", "1"]) == 2

@@ -258,7 +258,8 @@ def train_loss(
     for name in OPTIONAL_TERMS:
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
-            raise InvalidInputError(f"{name}: expected a weight >= 0 (0 = off), got {value!r}")
+            kind = "ratio" if name == "specificity_cap" else "weight"
+            raise InvalidInputError(f"{name}: expected a {kind} >= 0 (0 = off), got {value!r}")
     if config.specificity_cap and not config.feature_specificity:
         raise InvalidInputError("specificity_cap: caps the feature-specificity term; give feature_specificity > 0 "
                                 "too, or leave the cap at 0")
