@@ -40,29 +40,41 @@ def test_the_term_is_the_log_ratio_of_noise_to_artefact_distances():
     torch.testing.assert_close(value, torch.log(d_noise) - torch.log(d_art))
 
 
-def test_descending_the_term_makes_the_taps_weigh_the_artefact_above_equal_mse_noise():
+def descend(term, steps: int = 30) -> tuple[float, float]:
+    """A fresh small critic trained on ``term(critic, real, artefact, gen)`` alone with Adam: the term's value on
+    a draw never used in training, before and after."""
     torch.manual_seed(0)
     critic = Critic(8)
     init_weights(critic, torch.Generator().manual_seed(0))
     real, artefact = _images()
     opt = torch.optim.Adam(critic.parameters(), lr=1e-3)
-    before = feature_specificity_term(critic, real, artefact, torch.Generator().manual_seed(99)).item()
-    for step in range(30):
+    before = term(critic, real, artefact, torch.Generator().manual_seed(99)).item()
+    for step in range(steps):
         opt.zero_grad()
-        feature_specificity_term(critic, real, artefact, torch.Generator().manual_seed(step)).backward()
+        term(critic, real, artefact, torch.Generator().manual_seed(step)).backward()
         opt.step()
-    after = feature_specificity_term(critic, real, artefact, torch.Generator().manual_seed(99)).item()
+    return before, term(critic, real, artefact, torch.Generator().manual_seed(99)).item()
+
+
+def test_descending_the_term_makes_the_taps_weigh_the_artefact_above_equal_mse_noise():
+    before, after = descend(feature_specificity_term)
     assert after < before - 0.1  # a fresh noise draw: the ratio moved, not just one sample's fit
 
 
-def test_runs_record_the_weight_only_when_it_is_on(tmp_path):
-    assert "feature_specificity" not in Phase1Config().to_dict()
-    on = _train(tmp_path, name="fs", seed=1, config=replace(TINY, feature_specificity=0.5))
-    assert on.metadata["training_config"]["feature_specificity"] == 0.5
+def recorded_only_when_on(tmp_path, name: str) -> None:
+    """A Phase-1 term's weight is recorded only when it is on, and it changes the critics that see a degraded
+    input (every scale but the coarsest)."""
+    assert name not in Phase1Config().to_dict()
+    on = _train(tmp_path, name="on", seed=1, config=replace(TINY, **{name: 0.5}))
+    assert on.metadata["training_config"][name] == 0.5
     plain = _train(tmp_path, name="plain", seed=1)
     # Scale 0 has no degraded input, so its critic is unchanged; the finer ones differ.
     assert all(torch.equal(plain.critics[0][k], on.critics[0][k]) for k in plain.critics[0])
     assert any(not torch.equal(plain.critics[-1][k], on.critics[-1][k]) for k in plain.critics[-1])
+
+
+def test_runs_record_the_weight_only_when_it_is_on(tmp_path):
+    recorded_only_when_on(tmp_path, "feature_specificity")
 
 
 @pytest.mark.parametrize("weight", [-1.0, float("nan"), float("inf"), True])
