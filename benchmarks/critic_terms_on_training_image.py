@@ -43,9 +43,8 @@ def training_pyramid(weights):
 def terms(path: str, draws: int = 8) -> dict[str, float]:
     weights = load_loss_file(path)
     pyr, distortion = training_pyramid(weights)
-    state = weights.critics[-1]
-    critic = Critic(max(v.shape[0] for v in state.values() if v.dim() == 4))
-    critic.load_state_dict(state)
+    critic = Critic(weights.widths[-1])
+    critic.load_state_dict(weights.critics[-1])
     critic.train()  # as Phase 1 runs it (BatchNorm on the batch)
     k, real = len(pyr.reals) - 1, pyr.reals[-1]
     log_ratio, misalign = 0.0, 0.0

@@ -90,9 +90,9 @@ class BenchmarkRuns:
     # set -> loss -> metric -> per seed {image: value}
     per_image: dict[str, dict[str, dict[str, list[dict[str, float]]]]]
     set_paths: dict[str, Path]
+    set_records: dict[str, str]  # what results.json records of each set: see set_record
     degradation: Task
     missing: list[str] = field(default_factory=list)  # runs a --report-only report leaves out
-    set_records: dict[str, str] = field(default_factory=dict)  # what results.json records: see set_record
 
 
 def _finetune_preset(task: str, bench: BenchPreset, from_scratch: bool, iterations: int | None,
@@ -237,8 +237,8 @@ def _report(plan: _Plan, models: dict[str, list[Path]], jod_model, missing: list
         timing[loss] = [{"seconds": r["seconds"], "patches_per_s": r["patches_per_s"]} for r in records]
     runs = BenchmarkRuns(plan.task, plan.preset, plan.bench, plan.tuned, plan.base.model, plan.from_scratch,
                          plan.seeds, plan.jod_display, models, timing, per_image, sets,
-                         get_task(plan.task, plan.base.degradation), missing,
-                         {name: set_record(plan.eval_sets.get(name, name), path) for name, path in sets.items()})
+                         {name: set_record(plan.eval_sets.get(name, name), path) for name, path in sets.items()},
+                         get_task(plan.task, plan.base.degradation), missing)
     return write_report(runs, plan.out_dir)
 
 

@@ -220,7 +220,7 @@ def write_report(runs, out_dir: Path) -> dict:
     report = {"task": runs.task, "preset": runs.preset, "screen": runs.bench.screen, "seeds": runs.seeds,
               "from_scratch": runs.from_scratch, "jod_display": runs.jod_display, "finetune": runs.tuned.to_dict(),
               "results": {r["set"]: {} for r in rows}, "verdicts": verdicts, "timing": runs.timing,
-              "missing": runs.missing, "set_paths": runs.set_records or {k: str(v) for k, v in runs.set_paths.items()},
+              "missing": runs.missing, "set_paths": runs.set_records,
               "versions": _versions()}
     for r in rows:
         report["results"][r["set"]][r["loss"]] = {k: v for k, v in r.items() if k not in ("set", "loss")}
