@@ -11,22 +11,14 @@ import torch
 
 from mdfloss import InvalidInputError
 from mdfloss.cli import main
-from mdfloss.phase1.nets import Critic, init_weights
 from mdfloss.phase1.steps import descent_alignment_term
 
 from .test_phase1 import TINY, _train
-from .test_phase1_feature_specificity import _images, descend, recorded_only_when_on
-
-
-def _critic():
-    torch.manual_seed(0)
-    critic = Critic(8)
-    init_weights(critic, torch.Generator().manual_seed(0))
-    return critic
+from .test_phase1_feature_specificity import _images, descend, recorded_only_when_on, small_critic
 
 
 def test_the_term_is_one_minus_the_cosine_of_the_tap_gradient_to_the_residual():
-    critic = _critic()
+    critic = small_critic()
     real, artefact = _images()
     value = descent_alignment_term(critic, real, artefact, torch.Generator().manual_seed(3))
     # By hand: the same draw of the point on the segment, the same batch through the critic.
@@ -69,7 +61,7 @@ def test_bad_weights_are_refused(tmp_path, weight):
 def test_the_cap_stops_the_specificity_term_once_the_ratio_is_reached():
     from mdfloss.phase1.steps import feature_specificity_term
 
-    critic = _critic()
+    critic = small_critic()
     real, artefact = _images()
     raw = feature_specificity_term(critic, real, artefact, torch.Generator().manual_seed(3))
     ratio = float(torch.exp(-raw.detach()))  # d(real, artefact) / d(real, real + noise)

@@ -25,10 +25,16 @@ def _images():
     return real, blurred
 
 
-def test_the_term_is_the_log_ratio_of_noise_to_artefact_distances():
+def small_critic() -> Critic:
+    """A fresh 8-channel critic with SinGAN's initialisation, the same every call."""
     torch.manual_seed(0)
     critic = Critic(8)
     init_weights(critic, torch.Generator().manual_seed(0))
+    return critic
+
+
+def test_the_term_is_the_log_ratio_of_noise_to_artefact_distances():
+    critic = small_critic()
     real, artefact = _images()
     value = feature_specificity_term(critic, real, artefact, torch.Generator().manual_seed(3))
     # By hand: the same noise draw, the same batch through the critic.
@@ -43,9 +49,7 @@ def test_the_term_is_the_log_ratio_of_noise_to_artefact_distances():
 def descend(term, steps: int = 30) -> tuple[float, float]:
     """A fresh small critic trained on ``term(critic, real, artefact, gen)`` alone with Adam: the term's value on
     a draw never used in training, before and after."""
-    torch.manual_seed(0)
-    critic = Critic(8)
-    init_weights(critic, torch.Generator().manual_seed(0))
+    critic = small_critic()
     real, artefact = _images()
     opt = torch.optim.Adam(critic.parameters(), lr=1e-3)
     before = term(critic, real, artefact, torch.Generator().manual_seed(99)).item()
