@@ -163,6 +163,16 @@ class MDFLoss(nn.Module):
 
         return cls.from_file(resolve_loss_path(name_or_path), **kwargs)
 
+    @classmethod
+    def random(cls, name_or_path: str | Path, seed: int = 0, **kwargs: Any) -> "MDFLoss":
+        """The architecture of a shipped loss or loss file with Phase 1's initial weights drawn from ``seed``,
+        never trained: the control that says what Phase 1 adds (:mod:`mdfloss.loss.random_critics`). Same
+        ``kwargs`` as the class."""
+        from mdfloss.loss.assets import resolve_loss_path
+        from mdfloss.loss.random_critics import random_critics
+
+        return cls(random_critics(load_loss_file(resolve_loss_path(name_or_path)), seed), **kwargs)
+
     @property
     def metadata(self) -> dict[str, Any]:
         """The loss file's metadata (task, distortion, architecture, ...)."""

@@ -11,6 +11,10 @@ Distance, as the reference implementation (``lpips`` 0.1, ``normalize=True``): i
 [0, 1] are mapped to [-1, 1] and shifted/scaled; at relu1_2, relu2_2, relu3_3, relu4_3 and
 relu5_3 the features are unit-normalised over channels, their squared difference is
 weighted per channel by the linear head and averaged over space; the five are summed.
+
+:meth:`LPIPS.random` draws the VGG16 trunk from a seed (torchvision's initialisation, as
+:func:`~mdfloss.restoration.losses.vgg.random_vgg19`) and weighs every channel 1: the ``lpips``
+package's unweighted baseline (``lpips=False``) on a network that never saw ImageNet.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import torch
 from torch import nn
 
 from mdfloss.common.errors import WeightFileError
-from mdfloss.restoration.losses.vgg import conv_stack, read_state_dict
+from mdfloss.restoration.losses.vgg import conv_stack, randomize_convs, read_state_dict
 
 _CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512]
 _TAPS = (3, 8, 15, 22, 29)  # torchvision vgg16.features indices of relu1_2 .. relu5_3
@@ -38,7 +42,7 @@ class LPIPS(nn.Module):
 
     Example:
         >>> import torch
-        >>> net = LPIPS()  # random weights here; use LPIPS.from_file(path) for real ones
+        >>> net = LPIPS.random(seed=0)  # or LPIPS.from_file(path) for the lpips package's weights
         >>> net(torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)).shape
         torch.Size([2])
     """
@@ -50,6 +54,16 @@ class LPIPS(nn.Module):
         self.register_buffer("shift", torch.tensor([-0.030, -0.088, -0.188]).view(1, 3, 1, 1))
         self.register_buffer("scale", torch.tensor([0.458, 0.448, 0.450]).view(1, 3, 1, 1))
         self.requires_grad_(False).eval()
+
+    @classmethod
+    def random(cls, seed: int) -> "LPIPS":
+        """Random VGG16 trunk drawn from ``seed``, every channel weighed 1 (see the module)."""
+        net = cls()
+        randomize_convs(net.features, seed)
+        with torch.no_grad():
+            for lin in net.lins:
+                lin.weight.fill_(1.0)
+        return net.requires_grad_(False).eval()
 
     @classmethod
     def from_file(cls, path: str | Path) -> "LPIPS":

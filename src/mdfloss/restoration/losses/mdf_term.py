@@ -9,9 +9,11 @@ from mdfloss.common.device import warn_if_slow_bfloat16
 from mdfloss.common.errors import InvalidInputError
 from mdfloss.loss import MODES, MDFLoss
 from mdfloss.loss.assets import resolve_loss_path
+from mdfloss.loss.random_critics import random_critics
 from mdfloss.loss.weights import load_loss_file
 
-OPTIONS_HELP = "@pyramid, @reference, @finest=N, @scales=A-B, @taps=head.body, @bf16, @normalize or @uncalibrated"
+OPTIONS_HELP = ("@pyramid, @reference, @finest=N, @scales=A-B, @taps=head.body, @bf16, @normalize, @uncalibrated "
+                "or @random=SEED")
 
 
 def _int_list(text: str, term: str) -> list[int]:
@@ -41,6 +43,8 @@ def parse_mdf_options(term: str, options: list[str]) -> dict:
             out["finest"] = int(value)
         elif sep and key == "scales":
             out["scales"] = _int_list(value, term)
+        elif sep and key == "random" and value.isdigit():
+            out["random"] = int(value)
         elif sep and key == "taps":
             out["taps"] = value.split(".")
         else:
@@ -54,14 +58,18 @@ class MDFTerm(nn.Module):
     """An MDF loss for training: unclamped outputs allowed; ``finest=N`` keeps the N finest
     scales; ``bf16`` runs the term under bfloat16 autocast (its value is returned as float32);
     ``normalize`` and ``calibrated`` as in :class:`~mdfloss.loss.MDFLoss` (a calibrated file is used
-    calibrated unless ``@uncalibrated``)."""
+    calibrated unless ``@uncalibrated``); ``random=SEED`` replaces the trained weights with Phase 1's initial
+    ones drawn from SEED (:func:`mdfloss.loss.random_critics.random_critics`), keeping the architecture."""
 
     def __init__(self, term: str, source: str, *, mode: str = "reference", scales: list[int] | None = None,
                  taps: list[str] | None = None, finest: int | None = None, bf16: bool = False,
-                 normalize: bool = False, calibrated: bool | None = None) -> None:
+                 normalize: bool = False, calibrated: bool | None = None,
+                 random: int | None = None) -> None:
         super().__init__()
         self.term, self.bf16 = term, bf16
         weights = load_loss_file(resolve_loss_path(source))
+        if random is not None:
+            weights = random_critics(weights, random)
         if finest is not None:
             n = len(weights.critics)
             if finest > n:

@@ -7,9 +7,14 @@ registry :data:`LOSSES` (add one with :func:`register_loss`; ``loss_table()`` li
 
 Options of ``mdf``, each after ``@``: ``@pyramid`` (or ``@reference``), ``@finest=N`` (the N finest
 scales), ``@scales=A-B`` or ``@scales=A.B.C`` (0 = coarsest), ``@taps=head.body``, ``@bf16`` (the MDF
-term under bfloat16 autocast), ``@normalize``, ``@uncalibrated``.
+term under bfloat16 autocast), ``@normalize``, ``@uncalibrated``, ``@random=SEED`` (the named loss's
+architecture with Phase 1's initial weights drawn from SEED, never trained: the control for Phase 1).
 
-Examples: ``l1+0.1*mdf:jpeg@pyramid``, ``l2+0.05*mdf:sisr@pyramid@finest=2@bf16``.
+``vgg`` and ``lpips`` take a weights file or ``random=SEED`` (the trunk drawn from SEED), and ``@bf16``.
+``msswd`` takes ``@scales=N``, ``@proj=N``, ``@patch=N``, ``@seed=N``; ``ffl`` takes ``@alpha=A``.
+
+Examples: ``l1+0.1*mdf:jpeg@pyramid``, ``l2+0.05*mdf:sisr@pyramid@finest=2@bf16``,
+``l2+0.0025*mdf:sisr@pyramid@finest=1@random=0``, ``l2+0.01*vgg:random=0@bf16``, ``l2+0.1*msswd``.
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ from mdfloss.common.errors import InvalidInputError
 from mdfloss.restoration.losses.lpips import LPIPS, LPIPSLoss
 from mdfloss.restoration.losses.mdf_term import MDFTerm, parse_mdf_options
 from mdfloss.restoration.losses.pixel import L1Loss, L2Loss, MSSSIMLoss, SSIMLoss
-from mdfloss.restoration.losses.vgg import VGGLoss, load_vgg19
+from mdfloss.restoration.losses.precision import Bfloat16Term
+from mdfloss.restoration.losses.vgg import VGGLoss, load_vgg19, random_vgg19
+from mdfloss.restoration.losses.weight_free import FocalFrequencyLoss, MSSWDLoss
 from mdfloss.tasks import builtin_tasks
 
 def _weights_file(kind: str, path: str) -> Path:
@@ -76,6 +83,54 @@ def _no_argument(cls: type[nn.Module]) -> Callable[[str | None, str], nn.Module]
     return build
 
 
+def _options(term: str, options: list[str], allowed: dict[str, type]) -> dict:
+    """``["scales=3", "bf16"]`` -> ``{"scales": 3, "bf16": True}``; a flag's type is bool, a value's int or float."""
+    out: dict = {}
+    for opt in options:
+        key, sep, value = opt.partition("=")
+        kind = allowed.get(key)
+        try:
+            if kind is None or (kind is bool) == bool(sep) or key in out:
+                raise ValueError
+            out[key] = True if kind is bool else kind(value)
+        except ValueError:
+            choices = ", ".join(f"@{k}" if t is bool else f"@{k}=N" for k, t in allowed.items())
+            raise InvalidInputError(f"loss {term.strip()}: unknown, repeated or malformed option {opt!r}; "
+                                    f"use {choices or 'no options'}") from None
+    return out
+
+
+def _random_seed(text: str, term: str) -> int | None:
+    """``random=SEED`` -> SEED; anything else -> None (it names a file)."""
+    if not text.startswith("random="):
+        return None
+    seed = text.removeprefix("random=")
+    if not seed.isdigit():
+        raise InvalidInputError(f"loss {term.strip()}: expected random=SEED with a non-negative integer seed, "
+                                f"got {text!r}")
+    return int(seed)
+
+
+def _feature_net(kind: str, random_net: Callable[[int], nn.Module], from_file: Callable[[Path], nn.Module],
+                 wrap: Callable[[nn.Module], nn.Module]) -> Callable[[str | None, str], nn.Module]:
+    """The builder of ``vgg:PATH|random=SEED[@bf16]`` and ``lpips:...``."""
+    def build(arg: str | None, term: str) -> nn.Module:
+        source, *options = (arg or "").split("@")
+        opts = _options(term, options, {"bf16": bool})
+        seed = _random_seed(source, term)
+        loss = wrap(random_net(seed) if seed is not None else from_file(_weights_file(kind, source)))
+        return Bfloat16Term(term.strip(), loss) if opts.get("bf16") else loss
+    return build
+
+
+def _weight_free(cls: type[nn.Module], allowed: dict[str, tuple[str, type]]) -> Callable[[str | None, str], nn.Module]:
+    """The builder of a weight-free loss whose options map to keyword arguments: ``{option: (kwarg, type)}``."""
+    def build(arg: str | None, term: str) -> nn.Module:
+        opts = _options(term, (arg or "").split("@") if arg else [], {k: t for k, (_, t) in allowed.items()})
+        return cls(**{allowed[k][0]: v for k, v in opts.items()})
+    return build
+
+
 def _mdf(arg: str | None, term: str) -> nn.Module:
     source, *options = (arg or "").split("@")
     if not source:
@@ -90,10 +145,18 @@ LOSSES: dict[str, LossEntry] = {
     "ssim": LossEntry(_no_argument(SSIMLoss), "ssim", "1 - SSIM (pytorch-msssim, Gaussian window 11, sigma 1.5)"),
     "msssim": LossEntry(_no_argument(MSSSIMLoss), "msssim", "1 - MS-SSIM (pytorch-msssim)"),
     "mdf": LossEntry(_mdf, "mdf:NAME_OR_FILE[@option...]", "MDF loss (reference mode unless @pyramid)"),
-    "vgg": LossEntry(lambda arg, term: VGGLoss(load_vgg19(_weights_file("vgg", arg or ""))), "vgg:PATH",
-                     "VGG19 relu5_4 feature MSE, weights from a local file (not shipped)"),
-    "lpips": LossEntry(lambda arg, term: LPIPSLoss(LPIPS.from_file(_weights_file("lpips", arg or ""))), "lpips:PATH",
-                       "LPIPS-VGG with the lpips package's weights from a local file (not shipped)"),
+    "vgg": LossEntry(_feature_net("vgg", random_vgg19, load_vgg19, VGGLoss), "vgg:PATH|random=SEED[@bf16]",
+                     "VGG19 relu5_4 feature MSE; ImageNet weights from a local file (not shipped), or random"),
+    "lpips": LossEntry(_feature_net("lpips", LPIPS.random, LPIPS.from_file, LPIPSLoss),
+                       "lpips:PATH|random=SEED[@bf16]",
+                       "LPIPS-VGG; the lpips package's weights from a local file (not shipped), or a random "
+                       "trunk with every channel weighed 1"),
+    "msswd": LossEntry(_weight_free(MSSWDLoss, {"scales": ("scales", int), "proj": ("projections", int),
+                                                "patch": ("patch", int), "seed": ("seed", int)}),
+                       "msswd[:scales=3@proj=24@patch=11@seed=0]",
+                       "multiscale sliced Wasserstein distance in CIELAB (He et al., ECCV 2024), as neosr uses it"),
+    "ffl": LossEntry(_weight_free(FocalFrequencyLoss, {"alpha": ("alpha", float)}), "ffl[:alpha=1]",
+                     "focal frequency loss (Jiang et al., ICCV 2021)"),
 }
 
 

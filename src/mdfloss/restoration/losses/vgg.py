@@ -1,4 +1,10 @@
-"""VGG19 feature loss from a local weights file (ImageNet weights are not shipped or downloaded)."""
+"""VGG19 feature loss, with ImageNet weights from a local file (they are not shipped or downloaded) or with random
+weights drawn from a seed.
+
+Random weights follow torchvision's own initialisation of VGG (Kaiming normal, fan-out, for ReLU; biases 0). Liu,
+Wu, Chen, Zhu and Ni, "Generic Perceptual Loss for Modeling Structured Output Dependencies", CVPR 2021, report
+random-weight networks on par with pretrained ones as losses; with them a VGG-type loss can be in every benchmark,
+also on a machine without the ImageNet weights."""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from mdfloss.common.errors import WeightFileError
+from mdfloss.common.errors import InvalidInputError, WeightFileError
 
 _CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512]
 
@@ -45,6 +51,26 @@ def read_state_dict(path: str | Path, what: str) -> dict[str, torch.Tensor]:
         raise WeightFileError(f"{what}: cannot read '{path}' ({exc.__class__.__name__})") from None
 
 
+def randomize_convs(net: nn.Module, seed: int) -> nn.Module:
+    """Draw every conv of ``net`` as torchvision initialises VGG (Kaiming normal, fan-out, ReLU; bias 0), in layer
+    order from one generator seeded with ``seed``; frozen and in eval mode."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InvalidInputError(f"seed: expected a non-negative integer for the random weights, got {seed!r}")
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu", generator=gen)
+                if m.bias is not None:
+                    m.bias.zero_()
+    return net.eval().requires_grad_(False)
+
+
+def random_vgg19(seed: int) -> nn.Sequential:
+    """VGG19's conv stack to relu5_4 with random weights drawn from ``seed`` (see the module)."""
+    return randomize_convs(vgg19_features(), seed)
+
+
 def load_vgg19(path: str | Path) -> nn.Sequential:
     """Load torchvision-layout weights (``features.N.weight``) from .safetensors or .pth (weights only)."""
     state = read_state_dict(path, "vgg weights")
@@ -57,7 +83,16 @@ def load_vgg19(path: str | Path) -> nn.Sequential:
 
 
 class VGGLoss(nn.Module):
-    """MSE between VGG19 relu5_4 features of ImageNet-normalised inputs in [0, 1]."""
+    """MSE between VGG19 relu5_4 features of ImageNet-normalised inputs in [0, 1].
+
+    Shape: prediction and target (N, 3, H, W) -> scalar.
+
+    Example:
+        >>> import torch
+        >>> loss = VGGLoss(random_vgg19(seed=0))  # or VGGLoss(load_vgg19("vgg19.pth")) for ImageNet weights
+        >>> float(loss(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32))) > 0
+        True
+    """
 
     def __init__(self, net: nn.Sequential) -> None:
         super().__init__()
