@@ -75,7 +75,7 @@ def test_seed_changes_weights(tmp_path):
     assert not torch.equal(a.critics[0]["tail.weight"], b.critics[0]["tail.weight"])
 
 
-@pytest.mark.parametrize("task,params", [("sisr", {}), ("denoise", {"sigma": [5 / 255, 50 / 255]}), ("jpeg", {"quality": [5, 30]})])
+@pytest.mark.parametrize("task,params", [("sisr", {}), ("denoise", {"sigma": [5, 50]}), ("jpeg", {"quality": [5, 30]})])
 def test_builtin_distortions(task, params):
     d = make_distortion(task, params)
     x = torch.rand(2, 3, 24, 24, generator=torch.Generator().manual_seed(0))
@@ -127,8 +127,7 @@ def test_plugin_by_module_path_and_registry(tmp_path):
 
 
 def test_plugin_must_keep_shape():
-    d = make_distortion("mdfloss.examples.distortions:gaussian_blur")
-    d._fn = lambda x, **k: x[..., :-1]
+    d = make_distortion("crop", plugins={"crop": lambda x: x[..., :-1]})
     with pytest.raises(InvalidInputError, match=r"must return a tensor of shape"):
         d(torch.rand(1, 3, 8, 8), torch.Generator())
 
@@ -137,12 +136,16 @@ def test_plugin_must_keep_shape():
     "task,params,match",
     [
         ("deblur", {}, r"unknown task 'deblur'"),
-        ("jpeg", {"quality": 0}, r"quality: expected values in \[1, 100\]"),
-        ("denoise", {"sigma": [0.2, 0.1]}, r"min <= max"),
+        ("jpeg", {"quality": 0}, r"quality: expected an integer in \[1, 100\]"),
+        ("jpeg", {"quality": [5, 101]}, r"quality: expected an integer in \[1, 100\]"),
+        ("denoise", {"sigma": [20, 10]}, r"min <= max"),
+        ("denoise", {"sigma": [0, 10]}, r"sigma: expected a number in \(0, 255\]"),
+        ("denoise", {"sigma": 256}, r"sigma: expected a number in \(0, 255\]"),
+        ("denoise", {"sigma": [5, 10, 20]}, r"sigma: expected a number or \[min, max\]"),
         ("jpeg", {"sigma": 3}, r"unknown parameter"),
         ("nosuchmodule_xyz:fn", {}, r"cannot import module"),
         ("mdfloss.examples.distortions:nothing", {}, r"has no callable named 'nothing'"),
-        ("mdfloss.examples.distortions:gaussian_blur", {"radius": 3}, r"do not fit the callable"),
+        ("mdfloss.examples.distortions:gaussian_blur", {"radius": 3}, r"do not fit the plug-in"),
     ],
 )
 def test_bad_task(task, params, match):

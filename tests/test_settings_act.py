@@ -55,7 +55,7 @@ def test_noise_sigma_is_on_the_0_255_scale(sigma):
     got = Degradation("denoise", sigma=sigma)(x, torch.Generator().manual_seed(3))
     noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(3))
     torch.testing.assert_close(got, x + sigma / 255 * noise)
-    phase1 = make_distortion("denoise", {"sigma": sigma / 255})(x, torch.Generator().manual_seed(3))
+    phase1 = make_distortion("denoise", {"sigma": sigma})(x, torch.Generator().manual_seed(3))
     torch.testing.assert_close(phase1, got)
 
 

@@ -4,6 +4,7 @@ scoring restorations you already have."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -241,3 +242,53 @@ def test_folder_scoring_compares_named_folders_and_refuses_missing_images(tmp_pa
     assert code == 2 and "at least one --restored" in err
     code, out, err = run(capsys, "evaluate", "--model", "m.pt")
     assert code == 2 and "--model/--set: give both" in err
+
+
+# --- one task concept: the same parameters mean the same degradation in Phase 1 and restoration -----------------
+
+def test_sigma_means_the_same_noise_in_every_command():
+    from mdfloss.cli.phase1 import _params
+    from mdfloss.phase1.distortions import make_distortion
+
+    by_flag, by_param = _params("25", None, ()), _params(None, None, ("sigma=25",))
+    assert by_flag == by_param == {"sigma": 25}
+    x = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    restorer = get_task("denoise", by_param)(x, torch.Generator().manual_seed(4))  # train-restorer --param sigma=25
+    for params in (by_flag, by_param):
+        phase1 = make_distortion("denoise", params)(x, torch.Generator().manual_seed(4))
+        torch.testing.assert_close(phase1, restorer, rtol=0, atol=0)
+    assert float((restorer - x).std()) == pytest.approx(25 / 255, rel=0.1)
+    with pytest.raises(InvalidInputError, match="--param sigma: given twice"):
+        _params("25", None, ("sigma=30",))
+
+
+def test_blind_denoising_ranges_are_on_the_0_255_scale_everywhere():
+    from mdfloss.phase1.distortions import make_distortion
+
+    x = torch.full((1, 3, 64, 64), 0.5)
+    for s in range(3):
+        noise = make_distortion("denoise", {"sigma": [5, 50]})(x, torch.Generator().manual_seed(s)) - x
+        assert 4 / 255 < float(noise.std()) < 52 / 255
+        assert get_task("denoise", {"sigma": [5, 50]}).phase1_spec() == ("denoise", {"sigma": [5 / 255, 50 / 255]})
+    with pytest.warns(UserWarning, match="0-255 scale"):
+        get_task("denoise", {"sigma": 0.5})
+
+
+def test_a_loss_file_written_before_keeps_its_recorded_spec_and_fingerprint():
+    from mdfloss.loss.weights import load_loss_file
+    from mdfloss.phase1.distortions import make_distortion
+
+    old = load_loss_file(Path(__file__).parent / "fixtures" / "fast_denoise.safetensors")
+    assert old.metadata["distortion"] == {"name": "denoise", "params": {"sigma": 25 / 255}}  # 0-1, as recorded
+    # A run given sigma=25 now records (and fingerprints) exactly what the run that wrote this file did.
+    assert make_distortion("denoise", {"sigma": 25}).spec == old.metadata["distortion"]
+
+
+def test_replacing_a_registered_task_serves_the_new_one():
+    from mdfloss.tasks import register_task
+
+    register_task("swap_test", lambda x: x * 0.5)
+    x = torch.ones(1, 3, 4, 4)
+    assert float(get_task("swap_test")(x, torch.Generator()).mean()) == 0.5
+    register_task("swap_test", lambda x: x * 0.25)
+    assert float(get_task("swap_test")(x, torch.Generator()).mean()) == 0.25

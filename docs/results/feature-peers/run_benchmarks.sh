@@ -8,7 +8,7 @@
 # Run from the repository root with the project's environment active and MDFLOSS_DATA set to the data root:
 #   bash docs/results/feature-peers/run_benchmarks.sh pretrain      # the L1 pretraining of each task (2 threads)
 #   bash docs/results/feature-peers/run_benchmarks.sh scale         # λ of every term, gradients/T.json
-#   bash docs/results/feature-peers/run_benchmarks.sh jobs | xargs -P 2 --process-slot-var=SLOT -I{} bash -c {}
+#   bash docs/results/feature-peers/run_benchmarks.sh jobs | xargs -d '\n' -P 2 --process-slot-var=SLOT -I{} bash -c {}
 #   bash docs/results/feature-peers/run_benchmarks.sh report        # per task: the benchmark report + the comparison
 # Each job is one `--only` run pinned to one core with one thread; the jobs are ordered seed-major, so a cut-short
 # run still has every loss of every task at its first seeds.

@@ -27,6 +27,7 @@ import torch
 
 from mdfloss.common.errors import InvalidInputError
 from mdfloss.tasks import builtin_tasks, get_task
+from mdfloss.tasks.registry import DEFAULT_QUALITY, DEFAULT_SIGMA
 
 TASKS = builtin_tasks()
 
@@ -121,8 +122,8 @@ def loss_artefact(metadata: dict[str, Any], restorer: str | Path | None = None, 
                                     "(its sha256 differs from the one recorded)")
         return task_artefact(base, restorer=restorer), {"artefact": f"{base} + restorer", "restorer": str(restorer)}
     if name in TASKS:
-        task_params = {"sisr": {"scale": scale}, "denoise": {"sigma": _mid(params.get("sigma", 25 / 255)) * 255},
-                       "jpeg": {"quality": int(round(_mid(params.get("quality", 10))))}}[name]
+        task_params = {"sisr": {"scale": scale}, "denoise": {"sigma": _mid(params.get("sigma", DEFAULT_SIGMA / 255)) * 255},
+                       "jpeg": {"quality": int(round(_mid(params.get("quality", DEFAULT_QUALITY))))}}[name]
         desc = {"artefact": name, "params": task_params}
         if restorer is not None:
             desc.update(artefact=f"{name} + restorer", restorer=str(restorer))
@@ -130,7 +131,5 @@ def loss_artefact(metadata: dict[str, Any], restorer: str | Path | None = None, 
         return task_artefact(name, task_params), desc
     if restorer is not None:
         raise InvalidInputError(f"--restorer: only for the built-in tasks ({', '.join(TASKS)}), not {name!r}")
-    from mdfloss.phase1.distortions import make_distortion
-
-    distortion = make_distortion(name, params)
-    return (lambda x, gen: distortion(x, gen)), {"artefact": name, "params": params}
+    task = get_task(name, params)  # a plug-in: its parameters are recorded in its own units
+    return (lambda x, gen: task.phase1_distortion(x, gen).to(x.dtype)), {"artefact": name, "params": params}

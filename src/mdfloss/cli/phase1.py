@@ -24,14 +24,18 @@ def _range_or_number(text: str | None, name: str, cast=float):
 
 
 def _params(sigma: str | None, quality: str | None, extra: tuple[str, ...]) -> dict:
+    """The task's parameters in the units every command uses (sigma on the 0-255 scale); ``--sigma`` and
+    ``--quality`` are short for ``--param sigma=`` and ``--param quality=``."""
     params: dict = {}
     if sigma is not None:
-        s = _range_or_number(sigma, "sigma")
-        # Given on the 0-255 scale as users write it (25 = 25/255).
-        params["sigma"] = [v / 255 for v in s] if isinstance(s, list) else s / 255
+        params["sigma"] = _range_or_number(sigma, "sigma")
     if quality is not None:
         params["quality"] = _range_or_number(quality, "quality", int)
-    return {**params, **parse_params(extra)}
+    extra_params = parse_params(extra)
+    both = sorted(set(params) & set(extra_params))
+    if both:
+        raise InvalidInputError(f"--param {both[0]}: given twice (also as --{both[0]}); give one of them")
+    return {**params, **extra_params}
 
 
 @click.command()
@@ -47,7 +51,9 @@ def _params(sigma: str | None, quality: str | None, extra: tuple[str, ...]) -> d
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N].")
 @click.option("--sigma", default=None, help="denoise: noise sigma on the 0-255 scale, or MIN-MAX for blind denoising [25].")
 @click.option("--quality", default=None, help="jpeg: quality 1-100, or MIN-MAX [10].")
-@click.option("--param", "extra", multiple=True, help="KEY=VALUE passed to a plug-in distortion (JSON values).")
+@click.option("--param", "extra", multiple=True,
+              help="KEY=VALUE of the task (JSON values), as every command takes them: sigma=25 (0-255 scale), "
+                   "quality=10, [5, 30] for a range, or a plug-in's own parameters.")
 @click.option("--restorer", type=click.Path(dir_okay=False), default=None,
               help="A train-restorer model.pt: the distortion becomes 'degrade as TASK does, then run this network'.")
 @click.option("--iterations", type=int, default=None, help="Override the preset's iterations per scale.")

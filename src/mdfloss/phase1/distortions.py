@@ -1,15 +1,9 @@
 """Task distortions for Phase 1: what a restoration method for the task has to undo.
 
-A distortion is a callable ``(x, generator) -> tensor`` on images (N, 3, H, W) in
-[0, 1]; it must return the same shape. Built-ins:
-
-==========  ==============================================  ==========================
-name        what it does                                    parameters (defaults)
-==========  ==============================================  ==========================
-``sisr``    nothing: the upsampling is the degradation      none
-``denoise`` additive Gaussian noise                         ``sigma`` = 25/255, or ``[lo, hi]``
-``jpeg``    real JPEG encode/decode of the 8-bit image      ``quality`` = 10, or ``[lo, hi]``
-==========  ==============================================  ==========================
+A distortion is a callable ``(x, generator) -> tensor`` on images (N, 3, H, W) in [0, 1] that returns the same
+shape. It is the task of :mod:`mdfloss.tasks`, with the same parameters in the same units (``sigma`` on the
+0-255 scale, ``quality`` 1-100, each a number or ``[min, max]``), and the same range checks; the one difference is
+SISR, whose Phase-1 distortion is the identity (the pyramid's upsampling is the degradation).
 
 Plug-ins: any ``tensor -> tensor`` callable, passed in a mapping
 (``make_distortion("webp", plugins={"webp": webp})``, ``train_loss(..., plugins=...)``) or
@@ -23,113 +17,66 @@ Example:
     >>> d = make_distortion("jpeg", {"quality": 30})
     >>> d.spec
     {'name': 'jpeg', 'params': {'quality': 30}}
+    >>> make_distortion("denoise", {"sigma": 25}).spec  # loss files record sigma on the 0-1 scale, as always
+    {'name': 'denoise', 'params': {'sigma': 0.09803921568627451}}
     >>> d(torch.rand(1, 3, 32, 32), torch.Generator().manual_seed(0)).shape
     torch.Size([1, 3, 32, 32])
 """
 
 from __future__ import annotations
 
-import inspect
-from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
 import torch
 
 from mdfloss.common.errors import InvalidInputError
-from mdfloss.tasks.primitives import gaussian_noise, jpeg
-from mdfloss.tasks.registry import call_plugin, import_plugin, registered_plugin
+from mdfloss.tasks import Task, builtin_tasks, get_task
+from mdfloss.tasks.registry import plugin_task
 
 Params = dict[str, Any]
-
-
-def _check_range_param(name: str, value: Any, lo: float, hi: float) -> Any:
-    vals = list(value) if isinstance(value, (list, tuple)) else [value]
-    if len(vals) not in (1, 2) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals):
-        raise InvalidInputError(f"{name}: expected a number or [min, max], got {value!r}")
-    if any(v < lo or v > hi for v in vals) or (len(vals) == 2 and vals[0] > vals[1]):
-        raise InvalidInputError(f"{name}: expected values in [{lo:g}, {hi:g}] (min <= max), got {value!r}")
-    return vals if len(vals) == 2 else vals[0]
-
-
-def sisr(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    return x
-
-
-@dataclass(frozen=True)
-class _Builtin:
-    fn: Callable[..., torch.Tensor]
-    defaults: Params
-    checks: dict[str, tuple[float, float]]
-
-
-#: The built-in tasks (read-only).
-BUILTINS: Mapping[str, _Builtin] = MappingProxyType({
-    "sisr": _Builtin(sisr, {}, {}),
-    "denoise": _Builtin(gaussian_noise, {"sigma": 25 / 255}, {"sigma": (0.0, 1.0)}),
-    "jpeg": _Builtin(jpeg, {"quality": 10}, {"quality": (1, 100)}),
-})
 
 
 def _check_plugins(plugins: Mapping[str, Callable[..., torch.Tensor]]) -> None:
     for name, fn in plugins.items():
         if not callable(fn):
             raise InvalidInputError(f"plugins: {name!r} must map to a callable tensor -> tensor, got {type(fn).__name__}")
-        if name in BUILTINS or not isinstance(name, str) or not name.isidentifier():
+        if not isinstance(name, str) or name in builtin_tasks() or not name.isidentifier():
             raise InvalidInputError(f"plugins: {name!r} is a built-in task or not an identifier; choose another name")
 
 
 class Distortion:
-    """A task distortion bound to its parameters; ``spec`` goes into the loss file."""
+    """A task bound to its parameters as Phase 1 uses it; ``spec`` goes into the loss file."""
 
-    def __init__(self, name: str, fn: Callable[..., torch.Tensor], params: Params, builtin: bool) -> None:
-        self.name, self._fn, self.params, self._builtin = name, fn, params, builtin
+    def __init__(self, task: Task, plugin: Callable[..., torch.Tensor] | None = None) -> None:
+        self.task, self.name, self.params = task, task.name, dict(task.params)
+        self._plugin = plugin
 
     @property
     def spec(self) -> dict[str, Any]:
-        # A plug-in object may describe itself (``spec_params``), e.g. which network it runs.
-        return {"name": self.name, "params": {**getattr(self._fn, "spec_params", {}), **self.params}}
+        # What loss files and fingerprints have always recorded (sigma on the 0-1 scale). A plug-in object may
+        # describe itself (``spec_params``), e.g. which network it runs.
+        name, params = self.task.phase1_spec()
+        return {"name": name, "params": {**getattr(self._plugin, "spec_params", {}), **params}}
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        if self._builtin:
-            return self._fn(x, generator, **self.params).to(x.dtype)
-        # Plug-ins use torch's global RNG: each call gets its own seeded copy, and its output is checked.
-        return call_plugin(self.name, self._fn, x, self.params, generator)
+        return self.task.phase1_distortion(x, generator).to(x.dtype)
 
 
-def make_distortion(task: str, params: Params | None = None,
+def make_distortion(task: str | Task, params: Params | None = None,
                     plugins: Mapping[str, Callable[..., torch.Tensor]] | None = None) -> Distortion:
-    """Build the distortion for ``task``: a built-in, a name in ``plugins``, or ``module:function``.
+    """The Phase-1 distortion of ``task``: a built-in or registered task, a name in ``plugins``, or
+    ``module:function``, with ``params`` in the units of :mod:`mdfloss.tasks`; or a :class:`~mdfloss.tasks.Task`.
 
     Raises:
         InvalidInputError: unknown task, unknown parameter or value out of range.
     """
-    params = dict(params or {})
     plugins = dict(plugins or {})
     _check_plugins(plugins)
-    if task in BUILTINS:
-        b = BUILTINS[task]
-        unknown = set(params) - set(b.defaults)
-        if unknown:
-            allowed = ", ".join(b.defaults) or "none"
-            raise InvalidInputError(f"task {task!r}: unknown parameter(s) {sorted(unknown)}; allowed: {allowed}")
-        merged = {**b.defaults, **params}
-        for key, (lo, hi) in b.checks.items():
-            merged[key] = _check_range_param(key, merged[key], lo, hi)
-        return Distortion(task, b.fn, merged, builtin=True)
+    if isinstance(task, Task):
+        if params:
+            raise InvalidInputError("params: a Task carries its parameters; give one or the other")
+        return Distortion(task, task.definition.plugin)
     if task in plugins:
-        fn = plugins[task]
-    elif registered_plugin(task) is not None:
-        fn = registered_plugin(task)
-    elif ":" in task:
-        fn = import_plugin(task)
-    else:
-        raise InvalidInputError(
-            f"task: unknown task {task!r}; choose one of {', '.join(list(BUILTINS) + list(plugins))}, "
-            "or give a plug-in as 'package.module:function'"
-        )
-    try:
-        inspect.signature(fn).bind(torch.zeros(1), **params)
-    except TypeError as exc:
-        raise InvalidInputError(f"task {task!r}: parameters {params} do not fit the callable ({exc})") from None
-    return Distortion(task, fn, params, builtin=False)
+        return Distortion(plugin_task(task, plugins[task], params), plugins[task])
+    resolved = get_task(task, params)
+    return Distortion(resolved, resolved.definition.plugin)

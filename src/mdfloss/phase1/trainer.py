@@ -222,8 +222,9 @@ def train_loss(
             as one batch; ``training_image`` in the metadata then lists them all.
         preset: ``fast`` (<= 10 min on 2 CPU cores), ``standard`` (<= 30 min), ``paper``
             (SinGAN's defaults, for a GPU). Ignored when ``config`` is given.
-        distortion_params: e.g. ``{"sigma": 25/255}`` (Phase 1's noise is on the 0-1 scale) or
-            ``{"quality": [5, 30]}`` (a range: a random value per image). Not with a ``Task``.
+        distortion_params: the task's parameters in the units of :mod:`mdfloss.tasks`, e.g. ``{"sigma": 25}``
+            (noise on the 0-255 scale, as everywhere) or ``{"quality": [5, 30]}`` (a range: a random value per
+            image). Not with a ``Task``.
         plugins: ``{name: tensor -> tensor}`` distortions that ``task`` may name.
         workdir: checkpoints, ``run.json`` and ``log.jsonl``; default ``<out>.work``.
         resume: continue from the newest good checkpoint in ``workdir``.
@@ -247,11 +248,10 @@ def train_loss(
         >>> weights = train_loss("jpeg", out="jpeg.safetensors", preset="fast")  # doctest: +SKIP
     """
     config = config or preset_config(preset or "fast")
-    if isinstance(task, Task):
-        if distortion_params:
-            raise InvalidInputError("distortion_params: a Task carries its parameters; give one or the other")
-        task, distortion_params = task.phase1_spec()
+    if isinstance(task, Task) and distortion_params:
+        raise InvalidInputError("distortion_params: a Task carries its parameters; give one or the other")
     distortion = make_distortion(task, distortion_params, plugins)
+    task = distortion.name
     out = check_output_path(out, force=force, argument="out")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise InvalidInputError(f"seed: expected a non-negative integer, got {seed!r}")

@@ -11,6 +11,11 @@ name         degradation                          parameters (defaults)        e
 ``jpeg``     JPEG encode/decode                   ``quality`` = 10 (1-100)     LIVE1, Classic5
 ===========  ===================================  ===========================  ======================
 
+``sigma`` and ``quality`` also take ``[min, max]``: a uniform draw per image (blind denoising, mixed qualities).
+Every command and function reads them in these units; Phase 1 (:mod:`mdfloss.phase1.distortions`) takes its
+distortion from the same definition. Its one difference: for SISR, Phase 1's distortion is the identity (the
+pyramid's upsampling is the degradation), so :attr:`TaskDef.phase1_degrade` is separate from ``degrade``.
+
 Any other task is a plug-in: a callable ``f(x, **params) -> tensor`` on images (N, 3, H, W) in
 [0, 1] that returns the same shape and dtype, registered with :func:`register_task` or named as
 ``"package.module:function"``. Plug-ins keep the image size, restore with the denoising network
@@ -32,6 +37,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -59,8 +65,10 @@ class TaskDef:
     eval_sets: tuple[str, ...] = ("Set14", "BSD100")
     train_set: str = "BSDS500_train"
     builtin: bool = False
-    phase1: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]] | None = None  # -> Phase-1 (name, params)
+    # What loss files record: (name, params) with noise sigma on the 0-1 scale, as they always have.
+    phase1: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]] | None = None
     plugin: Callable[..., torch.Tensor] | None = None  # a plug-in's own callable
+    phase1_degrade: Callable[..., torch.Tensor] | None = None  # Phase 1's distortion; None: the same as degrade
 
 
 def _number(name: str, value: Any, lo: float, hi: float, *, integer: bool = False, low_open: bool = False) -> Any:
@@ -80,29 +88,58 @@ def _only(task: str, params: dict[str, Any], allowed: dict[str, Any]) -> dict[st
 
 
 def _check_sisr(params):
-    p = _only("sisr", params, {"scale": 4})
+    p = _only("sisr", params, {"scale": DEFAULT_SCALE})
     if p["scale"] not in (2, 3, 4, 8) or isinstance(p["scale"], bool):
         raise InvalidInputError(f"scale: expected 2, 3, 4 or 8, got {p['scale']!r}")
     return {"scale": int(p["scale"])}
 
 
+def _number_or_range(name: str, value: Any, lo: float, hi: float, **kw: Any) -> Any:
+    """A number, or ``[min, max]`` with min <= max (a uniform draw per image), each in the range."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise InvalidInputError(f"{name}: expected a number or [min, max], got {value!r}")
+        a, b = (_number(name, v, lo, hi, **kw) for v in value)
+        if a > b:
+            raise InvalidInputError(f"{name}: expected [min, max] with min <= max, got {value!r}")
+        return [a, b]
+    return _number(name, value, lo, hi, **kw)
+
+
+#: The built-in tasks' defaults, written once.
+DEFAULT_SIGMA = 25.0  # on the 0-255 scale
+DEFAULT_QUALITY = 10
+DEFAULT_SCALE = 4
+
+
 def _check_denoise(params):
-    p = _only("denoise", params, {"sigma": 25.0})
-    return {"sigma": _number("sigma", p["sigma"], 0, 255, low_open=True)}
+    p = _only("denoise", params, {"sigma": DEFAULT_SIGMA})
+    sigma = _number_or_range("sigma", p["sigma"], 0, 255, low_open=True)
+    if max(sigma if isinstance(sigma, list) else [sigma]) < 1:
+        # Phase 1 read sigma on the 0-1 scale before 0.2; such a value now means almost no noise.
+        warnings.warn(f"sigma={p['sigma']!r} is on the 0-255 scale (since mdfloss 0.2, in Phase 1 too): "
+                      f"almost no noise; for 25/255 write 25", UserWarning, stacklevel=2)
+    return {"sigma": sigma}
 
 
 def _check_jpeg(params):
-    p = _only("jpeg", params, {"quality": 10})
-    return {"quality": _number("quality", p["quality"], 1, 100, integer=True)}
+    p = _only("jpeg", params, {"quality": DEFAULT_QUALITY})
+    return {"quality": _number_or_range("quality", p["quality"], 1, 100, integer=True)}
+
+
+def _per_unit(value: Any) -> Any:
+    """sigma on the 0-255 scale -> on the 0-1 scale, a number or [min, max]."""
+    return [v / 255 for v in value] if isinstance(value, list) else value / 255
 
 
 _REGISTRY: dict[str, TaskDef] = {
     "sisr": TaskDef(lambda x, g, scale: primitives.bicubic_down(x, scale), _check_sisr,
                     factor=lambda p: p["scale"], network="sisr", val_set="Set5",
-                    eval_sets=("Set5", "Set14", "BSD100"), builtin=True, phase1=lambda p: ("sisr", {})),
-    "denoise": TaskDef(lambda x, g, sigma: primitives.gaussian_noise(x, g, sigma=sigma / 255),
+                    eval_sets=("Set5", "Set14", "BSD100"), builtin=True, phase1=lambda p: ("sisr", {}),
+                    phase1_degrade=lambda x, g, scale: x),
+    "denoise": TaskDef(lambda x, g, sigma: primitives.gaussian_noise(x, g, sigma=_per_unit(sigma)),
                        _check_denoise, val_set="CBSD68", eval_sets=("CBSD68", "McMaster"), builtin=True,
-                       phase1=lambda p: ("denoise", {"sigma": p["sigma"] / 255})),
+                       phase1=lambda p: ("denoise", {"sigma": _per_unit(p["sigma"])})),
     "jpeg": TaskDef(lambda x, g, quality: primitives.jpeg(x, g, quality=quality), _check_jpeg,
                     val_set="LIVE1", eval_sets=("LIVE1", "Classic5"), builtin=True,
                     phase1=lambda p: ("jpeg", {"quality": p["quality"]})),
@@ -155,6 +192,14 @@ def register_task(name: str, fn: Callable[..., torch.Tensor], *, val_set: str = 
     if not isinstance(name, str) or not name.isidentifier() or name in builtin_tasks():
         raise InvalidInputError(f"name: {name!r} is a built-in task or not an identifier; choose another name")
     _REGISTRY[name] = _plugin_def(name, fn, val_set=val_set, eval_sets=tuple(eval_sets), train_set=train_set)
+    for key in [k for k in _CHECKED if k[0] == name]:  # a task replaced: the old one is no longer served
+        del _CHECKED[key]
+
+
+def plugin_task(name: str, fn: Callable[..., torch.Tensor], params: dict[str, Any] | None = None) -> "Task":
+    """A task from a plug-in callable that is passed, not registered (``train_loss(..., plugins={name: fn})``)."""
+    definition = _plugin_def(name, fn)
+    return Task(name, definition.check(dict(params or {})), definition)
 
 
 def _plugin_def(name: str, fn: Callable[..., torch.Tensor], **sets: Any) -> TaskDef:
@@ -246,9 +291,14 @@ class Task:
         return resize(out, hr.shape[-2:]).clamp(0, 1) if self.factor > 1 else out
 
     def phase1_spec(self) -> tuple[str, dict[str, Any]]:
-        """The name and parameters of this task's Phase-1 distortion (noise sigma on the 0-1 scale there, as
-        loss files have always recorded it)."""
+        """The name and parameters that loss files record of this task's Phase-1 distortion (noise sigma on the
+        0-1 scale there, as they have always recorded it, so fingerprints and old files stay as they were)."""
         return self.definition.phase1(self.params)
+
+    def phase1_distortion(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Phase 1's distortion of images (N, 3, H, W) in [0, 1]: the degradation, the identity for SISR."""
+        degrade = self.definition.phase1_degrade or self.definition.degrade
+        return degrade(x, generator, **self.params)
 
 
 _CHECKED: dict[tuple[str, str], Task] = {}
