@@ -145,3 +145,17 @@ def finest(s: Sensitivities, nth: int = 0) -> np.ndarray:
 def specificity(loss: Sensitivities, control: Sensitivities) -> dict[str, GeoMean]:
     """Paired specificity against ``control`` (same probe): of the finest critic and of the loss as used."""
     return {"finest": geo_mean(finest(loss) - finest(control)), "loss": geo_mean(loss.log_loss - control.log_loss)}
+
+
+def loss_sensitivities(loss, pairs: Sequence[Pair]) -> np.ndarray:
+    """Per-image log sensitivity of any loss ``loss(prediction, target) -> scalar`` (a loss spec's module, a
+    VGG or LPIPS loss, ...): log(L(artefact, clean) / L(noise, clean)) less log of the two MSEs' ratio, so 0
+    means the loss weighs the artefact as much as white noise of the same MSE, as :func:`sensitivities` does
+    for each critic."""
+    out = np.full(len(pairs), np.nan)
+    with torch.no_grad():
+        for i, p in enumerate(pairs):
+            d_art, d_noise = float(loss(p.artefact, p.clean)), float(loss(p.noisy, p.clean))
+            if d_art > 0 and d_noise > 0:
+                out[i] = math.log(d_art / d_noise / (_mse(p.artefact, p.clean) / _mse(p.noisy, p.clean)))
+    return out
