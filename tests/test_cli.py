@@ -11,7 +11,7 @@ from PIL import Image
 
 from mdfloss.cli import main
 
-from .conftest import REFERENCE, need
+from .conftest import REFERENCE, need, run_cli
 
 
 def run(capsys, *args):
@@ -89,3 +89,22 @@ def test_python_dash_m_has_no_traceback(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "not a readable image" in proc.stderr
+
+
+# --- one spelling per option: the old ones still work for one release and say so -----------------------------------
+
+def test_old_option_spellings_still_work_with_a_note(capsys, tmp_path):
+    root = tmp_path / "data"
+    root.mkdir()
+    code, out, err = run_cli(capsys, "data", "list", "--root", root)
+    assert code == 0 and f"root: {root}" in out and "--root is deprecated" in err and "--data-root" in err
+    code, out, err = run_cli(capsys, "data", "list", "--data-root", root)
+    assert code == 0 and f"root: {root}" in out and "deprecated" not in err
+    code, out, err = run_cli(capsys, "data", "list", "--data-root", root, "--root", tmp_path)
+    assert code == 2 and "give --data-root alone" in err
+    args = ["study", "simulate", "--conditions", "2", "--scenes", "1", "--observers", "2",
+            "--answers-per-observer", "3"]
+    new = run_cli(capsys, *args, "--sampler", "random")
+    old = run_cli(capsys, *args, "--sampling", "random")
+    assert new[0] == old[0] == 0 and new[1] == old[1] and "--sampling is deprecated" in old[2]
+    assert "random" in new[1] and "active" not in new[1]  # the value took effect: one strategy, not both

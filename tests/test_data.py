@@ -131,19 +131,19 @@ def _leftovers(root: Path) -> list[str]:
 def test_download_verify_path_and_list(server, tmp_path):
     man = _manifest(tmp_path, {"Tiny": _files_entry(server, "tiny", ["a.png", "b.png", "c.png"])})
     root = tmp_path / "root"
-    proc = _data("download", "Tiny", "--manifest", str(man), "--root", str(root))
+    proc = _data("download", "Tiny", "--manifest", str(man), "--data-root", str(root))
     assert proc.returncode == 0, proc.stderr
     for name in ("a.png", "b.png", "c.png"):
         assert (root / "Tiny" / name).read_bytes() == server.files[f"/tiny/{name}"]
-    assert _data("verify", "Tiny", "--manifest", str(man), "--root", str(root)).returncode == 0
-    assert _data("path", "Tiny", "--manifest", str(man), "--root", str(root)).stdout.strip() == str(root / "Tiny")
-    assert "present" in _data("list", "--manifest", str(man), "--root", str(root)).stdout
+    assert _data("verify", "Tiny", "--manifest", str(man), "--data-root", str(root)).returncode == 0
+    assert _data("path", "Tiny", "--manifest", str(man), "--data-root", str(root)).stdout.strip() == str(root / "Tiny")
+    assert "present" in _data("list", "--manifest", str(man), "--data-root", str(root)).stdout
     # A file changed on disk: verify says which, and download fetches only that one again.
     (root / "Tiny" / "b.png").write_bytes(b"changed")
-    proc = _data("verify", "Tiny", "--manifest", str(man), "--root", str(root))
+    proc = _data("verify", "Tiny", "--manifest", str(man), "--data-root", str(root))
     assert proc.returncode == 2 and "b.png does not match its sha256" in proc.stdout
     server.requests.clear()
-    assert _data("download", "Tiny", "--manifest", str(man), "--root", str(root)).returncode == 0
+    assert _data("download", "Tiny", "--manifest", str(man), "--data-root", str(root)).returncode == 0
     assert server.requests == ["/tiny/b.png"]
     assert not verify(load_manifest(man)["Tiny"], root)
 
@@ -152,11 +152,11 @@ def test_an_interrupted_download_resumes_with_the_files_it_has(server, tmp_path)
     man = _manifest(tmp_path, {"Tiny": _files_entry(server, "tiny", ["a.png", "b.png", "c.png"])})
     root = tmp_path / "root"
     server.drop_once.add("/tiny/c.png")  # the connection 'fails' at the third file
-    first = _data("download", "Tiny", "--manifest", str(man), "--root", str(root))
+    first = _data("download", "Tiny", "--manifest", str(man), "--data-root", str(root))
     assert first.returncode == 2 and "a rerun resumes" in first.stderr and len(first.stderr.splitlines()) == 1
     assert not (root / "Tiny").exists()  # the set's folder appears only when complete
     server.requests.clear()
-    assert _data("download", "Tiny", "--manifest", str(man), "--root", str(root)).returncode == 0
+    assert _data("download", "Tiny", "--manifest", str(man), "--data-root", str(root)).returncode == 0
     assert server.requests == ["/tiny/c.png"]  # a and b were kept and not fetched again
     assert _leftovers(root) == ["Tiny/a.png", "Tiny/b.png", "Tiny/c.png"]
 
@@ -165,7 +165,7 @@ def test_a_wrong_checksum_is_refused_and_nothing_is_kept(server, tmp_path):
     entry = _files_entry(server, "tiny", ["a.png"])
     entry["files"][0]["sha256"] = "0" * 64
     root = tmp_path / "root"
-    proc = _data("download", "Tiny", "--manifest", str(_manifest(tmp_path, {"Tiny": entry})), "--root", str(root))
+    proc = _data("download", "Tiny", "--manifest", str(_manifest(tmp_path, {"Tiny": entry})), "--data-root", str(root))
     assert proc.returncode == 2 and "sha256 does not match" in proc.stderr and "Traceback" not in proc.stderr
     assert _leftovers(root) == [] and not (root / "Tiny").exists()
 
@@ -174,7 +174,7 @@ def test_a_server_error_is_one_line_and_nothing_is_kept(server, tmp_path):
     server.fail.add("/tiny/a.png")
     root = tmp_path / "root"
     man = _manifest(tmp_path, {"Tiny": _files_entry(server, "tiny", ["a.png"])})
-    proc = _data("download", "Tiny", "--manifest", str(man), "--root", str(root))
+    proc = _data("download", "Tiny", "--manifest", str(man), "--data-root", str(root))
     assert proc.returncode == 2 and "500" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert _leftovers(root) == []
 
@@ -183,9 +183,9 @@ def test_an_archive_is_verified_unpacked_and_its_members_checked(server, tmp_pat
     members = {"0001.png": _png(10), "0002.png": _png(11)}
     man = _manifest(tmp_path, {"Zipped": _zip_entry(server, "Zipped", members)})
     root = tmp_path / "root"
-    assert _data("download", "Zipped", "--manifest", str(man), "--root", str(root)).returncode == 0
+    assert _data("download", "Zipped", "--manifest", str(man), "--data-root", str(root)).returncode == 0
     assert (root / "Zipped" / "0002.png").read_bytes() == members["0002.png"]
-    assert _data("verify", "Zipped", "--manifest", str(man), "--root", str(root)).returncode == 0
+    assert _data("verify", "Zipped", "--manifest", str(man), "--data-root", str(root)).returncode == 0
 
 
 @pytest.mark.parametrize("with_hash,fragment", [(True, "sha256 does not match"), (False, "not a readable zip")])
@@ -193,7 +193,7 @@ def test_a_truncated_archive_is_refused_and_nothing_is_kept(server, tmp_path, wi
     man = _manifest(tmp_path, {"Zipped": _zip_entry(server, "Zipped", {"0001.png": _png(3)}, truncate=True,
                                                     with_hash=with_hash)})
     root = tmp_path / "root"
-    proc = _data("download", "Zipped", "--manifest", str(man), "--root", str(root))
+    proc = _data("download", "Zipped", "--manifest", str(man), "--data-root", str(root))
     assert proc.returncode == 2 and fragment in proc.stderr, proc.stderr
     assert not (root / "Zipped").exists() and not list(root.rglob("*.zip")) and _leftovers(root) == []
 

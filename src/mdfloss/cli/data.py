@@ -6,10 +6,13 @@ from pathlib import Path
 
 import click
 
+from mdfloss.cli.options import renamed_option
+
 _manifest = click.option("--manifest", type=click.Path(dir_okay=False), default=None,
                          help="A manifest file in the built-in one's format (default: the built-in one).")
-_root = click.option("--root", type=click.Path(file_okay=False), default=None,
-                     help="Where sets live [$MDFLOSS_DATA, else ~/.cache/mdfloss].")
+# --data-root, as every other command spells it (--root still works for one release).
+_root = renamed_option("--data-root", "--root", "root", type=click.Path(file_okay=False), default=None,
+                       help="Where sets live [$MDFLOSS_DATA, else ~/.cache/mdfloss].")
 
 
 def _context(manifest, root):

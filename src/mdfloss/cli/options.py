@@ -96,3 +96,29 @@ def config_option(command):
                         expose_value=False, callback=_load_config,
                         help="YAML file of option values (keys as the options without '--'); flags given on the "
                              "command line win.")(command)
+
+
+def renamed_option(new: str, old: str, dest: str, **kwargs: Any):
+    """The option ``new`` (``click.option(new, dest, **kwargs)``), still accepting its old spelling ``old`` for one
+    release: given, it prints a deprecation note on stderr and fills ``dest``; both at once are refused."""
+    import functools
+
+    import click
+
+    hidden = f"{dest}_old_spelling"
+
+    def decorate(f):
+        @functools.wraps(f)
+        def wrapper(*args, **kw):
+            value = kw.pop(hidden)
+            if value is not None:
+                if kw.get(dest) not in (None, kwargs.get("default")):
+                    raise InvalidInputError(f"{old}: the old spelling of {new}; give {new} alone")
+                click.echo(f"mdfloss: note: {old} is deprecated and goes in the next release; write {new}", err=True)
+                kw[dest] = value
+            return f(*args, **kw)
+
+        wrapper = click.option(new, dest, **kwargs)(wrapper)
+        return click.option(old, hidden, hidden=True, default=None, type=kwargs.get("type"))(wrapper)
+
+    return decorate

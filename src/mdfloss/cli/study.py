@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from mdfloss.cli.options import renamed_option
 from mdfloss.common.errors import InvalidInputError
 from mdfloss.common.extras import require
 
@@ -191,8 +192,9 @@ def check_code(study_dir, codes):
 @click.option("--scenes", type=int, default=2, show_default=True)
 @click.option("--observers", type=int, default=10, show_default=True)
 @click.option("--answers-per-observer", type=int, default=30, show_default=True)
-@click.option("--sampling", default="both", show_default=True,
-              help="A pair-choice strategy (active, random, or a registered one), or both: active and random.")
+@renamed_option("--sampler", "--sampling", "sampling", default="both", show_default=True,
+                help="A pair-choice strategy (active, random, or a registered one), or both: active and random "
+                     "(--sampling still works for one release).")
 @click.option("--spread", type=float, default=3.0, show_default=True, help="Range of the true JODs.")
 @click.option("--repeats", type=click.IntRange(min=1), default=1, show_default=True, help="Simulations per sampling.")
 @click.option("--seed", type=int, default=0, show_default=True)
