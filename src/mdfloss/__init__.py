@@ -7,7 +7,7 @@ on the shared layer :mod:`mdfloss.common`.
 """
 
 from mdfloss._version import __version__
-from mdfloss.common.errors import (  # noqa: E402
+from mdfloss.common.errors import (
     ImageReadError,
     InvalidInputError,
     InvalidTypeError,
@@ -17,6 +17,7 @@ from mdfloss.common.errors import (  # noqa: E402
     UnsafePickleError,
     WeightFileError,
 )
+
 _LAZY = {"LossWeights": "mdfloss.loss", "MDFLoss": "mdfloss.loss", "available_losses": "mdfloss.loss",
          "convert_reference": "mdfloss.loss", "load_loss_file": "mdfloss.loss", "mdf_loss": "mdfloss.loss",
          "save_loss_file": "mdfloss.loss", "train_loss": "mdfloss.phase1"}

@@ -72,7 +72,7 @@ def distortion_artefact(task: str, distortion) -> Artefact:
     elif hasattr(fn, "degradation") and hasattr(fn, "model"):
         art = restored_artefact(fn)
     else:
-        art = lambda x, gen: distortion(x, gen)  # noqa: E731
+        art = lambda x, gen: distortion(x, gen)  # noqa: E731 - a one-line helper used only in this function
     probe = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     if torch.equal(art(probe, torch.Generator().manual_seed(1)), probe):
         raise InvalidInputError(f"calibrate_taps: the distortion of task {task!r} leaves images unchanged, so there "
@@ -95,7 +95,8 @@ def _mid(value: Any) -> float:
     return (value[0] + value[1]) / 2 if isinstance(value, (list, tuple)) else value
 
 
-def loss_artefact(metadata: dict[str, Any], restorer: str | Path | None = None, scale: int = 4) -> tuple[Artefact, dict]:
+def loss_artefact(metadata: dict[str, Any], restorer: str | Path | None = None,
+                  scale: int = 4) -> tuple[Artefact, dict]:
     """The artefact a loss file was trained against, from its metadata, and a description of it.
 
     Built-in tasks use the restoration task's degradation at full size (``sisr``: ×``scale``; a sampled
@@ -122,7 +123,8 @@ def loss_artefact(metadata: dict[str, Any], restorer: str | Path | None = None, 
                                     "(its sha256 differs from the one recorded)")
         return task_artefact(base, restorer=restorer), {"artefact": f"{base} + restorer", "restorer": str(restorer)}
     if name in TASKS:
-        task_params = {"sisr": {"scale": scale}, "denoise": {"sigma": _mid(params.get("sigma", DEFAULT_SIGMA / 255)) * 255},
+        task_params = {"sisr": {"scale": scale},
+                       "denoise": {"sigma": _mid(params.get("sigma", DEFAULT_SIGMA / 255)) * 255},
                        "jpeg": {"quality": int(round(_mid(params.get("quality", DEFAULT_QUALITY))))}}[name]
         desc = {"artefact": name, "params": task_params}
         if restorer is not None:

@@ -96,7 +96,8 @@ def sensitivities(weights: LossWeights, mode: str, pairs: Sequence[Pair], *, nor
         for i, p in enumerate(pairs):
             loss_art = loss_noise = 0.0
             for k, fn in enumerate(single):
-                view = (lambda x: resize(x, scale_size(*x.shape[-2:], factors[k]))) if mode == "pyramid" else (lambda x: x)
+                view = ((lambda x, k=k: resize(x, scale_size(*x.shape[-2:], factors[k]))) if mode == "pyramid"
+                        else (lambda x: x))
                 clean = view(p.clean)
                 if min(clean.shape[-2:]) < RECEPTIVE_FIELD:
                     continue  # pyramid mode skips this critic, in the loss too
@@ -106,7 +107,8 @@ def sensitivities(weights: LossWeights, mode: str, pairs: Sequence[Pair], *, nor
                 if k in in_loss:
                     loss_art, loss_noise = loss_art + d_art, loss_noise + d_noise
             if loss_art > 0:
-                total[i] = math.log(loss_art / max(loss_noise, 1e-30) / (_mse(p.artefact, p.clean) / _mse(p.noisy, p.clean)))
+                mse_ratio = _mse(p.artefact, p.clean) / _mse(p.noisy, p.clean)
+                total[i] = math.log(loss_art / max(loss_noise, 1e-30) / mse_ratio)
     return Sensitivities(crit, total)
 
 

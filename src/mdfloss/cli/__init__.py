@@ -1,8 +1,8 @@
 """Command-line interface: ``mdfloss`` or ``python -m mdfloss``.
 
 One click group; each command group lives in its own module as module-level click
-commands (:mod:`.loss`, :mod:`.phase1`, :mod:`.restoration`, :mod:`.study`), added here. Every user mistake ends as one line on stderr and exit status 2; nothing is
-written on failure.
+commands (:mod:`.loss`, :mod:`.phase1`, :mod:`.restoration`, :mod:`.study`), added here. Every user
+mistake ends as one line on stderr and exit status 2; nothing is written on failure.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ def cli() -> None:
     """Train and use task-specific image reconstruction losses (MDF)."""
 
 
-for _command in (info, compare, convert_reference_cmd, calibrate, train, train_restorer_cmd, evaluate_cmd, benchmark, study, data):
+for _command in (info, compare, convert_reference_cmd, calibrate, train, train_restorer_cmd, evaluate_cmd, benchmark,
+                 study, data):
     cli.add_command(_command)
 
 

@@ -30,7 +30,8 @@ def calibrate(loss, out, image, restorer, scale, draws, mode, method, force):
     which the loss then uses by default (MDFLoss(calibrated=False) turns them off).
     """
     from mdfloss.analysis.artefacts import loss_artefact
-    from mdfloss.analysis.calibrate import calibrate as fit, training_images
+    from mdfloss.analysis.calibrate import calibrate as fit
+    from mdfloss.analysis.calibrate import training_images
     from mdfloss.common.files import check_output_path
     from mdfloss.loss.assets import resolve_loss_path
     from mdfloss.loss.weights import load_loss_file, save_loss_file
@@ -39,7 +40,8 @@ def calibrate(loss, out, image, restorer, scale, draws, mode, method, force):
     weights = load_loss_file(resolve_loss_path(loss))
     artefact, desc = loss_artefact(weights.metadata, restorer, scale)
     images, names = training_images(weights.metadata, image)
-    calibrated = fit(weights, artefact, images, draws=draws, mode=mode, method=method, description={**desc, "images": names})
+    calibrated = fit(weights, artefact, images, draws=draws, mode=mode, method=method,
+                     description={**desc, "images": names})
     save_loss_file(out, calibrated)
     click.echo(f"wrote {out}: calibrated taps of {len(weights.critics)} critics on {', '.join(names)} "
                f"against {desc['artefact']} ({method}, {mode} mode)")

@@ -34,7 +34,8 @@ def info(file: str, as_json: bool) -> None:
         ("default scales", meta.get("default_scales")),
         ("default taps", meta.get("default_taps")),
         ("input range", meta["input_range"]),
-        ("training image", f"{img.get('name')} sha256 {img.get('sha256', '')[:16]}… {img.get('size')}" if img else "not recorded"),
+        ("training image",
+         f"{img.get('name')} sha256 {img.get('sha256', '')[:16]}… {img.get('size')}" if img else "not recorded"),
         ("calibration", _calibration_line(w)),
         ("format version", meta["format_version"]),
         ("source", meta.get("source")),
@@ -90,8 +91,8 @@ def compare(image_a: str, image_b: str, loss_name: str, mode: str) -> None:
 @click.option("--force", is_flag=True, help="Overwrite DST if it exists.")
 def convert_reference_cmd(src: str, dst: str, force: bool) -> None:
     """Convert a published Ds_*.pth pickle into a safe loss file (nothing is unpickled unrestricted)."""
-    from mdfloss.loss.convert import convert_reference
     from mdfloss.common.files import check_output_path
+    from mdfloss.loss.convert import convert_reference
 
     check_output_path(dst, force=force, argument="DST")
     w = convert_reference(src, dst)

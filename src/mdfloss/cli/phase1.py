@@ -49,7 +49,8 @@ def _params(sigma: str | None, quality: str | None, extra: tuple[str, ...]) -> d
 @click.option("--force", is_flag=True, help="Overwrite OUT and discard an earlier run in the workdir.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N].")
-@click.option("--sigma", default=None, help="denoise: noise sigma on the 0-255 scale, or MIN-MAX for blind denoising [25].")
+@click.option("--sigma", default=None,
+              help="denoise: noise sigma on the 0-255 scale, or MIN-MAX for blind denoising [25].")
 @click.option("--quality", default=None, help="jpeg: quality 1-100, or MIN-MAX [10].")
 @click.option("--param", "extra", multiple=True,
               help="KEY=VALUE of the task (JSON values), as every command takes them: sigma=25 (0-255 scale), "
@@ -99,7 +100,8 @@ def train(task, image, preset, out, workdir, resume, force, seed, device, sigma,
         if task not in TASKS:
             raise InvalidInputError(f"--restorer: needs --task sisr, denoise or jpeg, got {task!r}")
         if params:
-            raise InvalidInputError("--restorer: the degradation is the restorer's own; drop --sigma, --quality and --param")
+            raise InvalidInputError("--restorer: the degradation is the restorer's own; "
+                                    "drop --sigma, --quality and --param")
         from mdfloss.restoration.as_distortion import RestoredDistortion
 
         restored = RestoredDistortion(restorer, task)

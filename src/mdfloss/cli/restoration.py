@@ -79,7 +79,8 @@ def train_restorer_cmd(task, params, loss_spec, preset, out_dir, init, resume, f
               help="With --reference: pixels cropped from every side before scoring (the SR scale, as BasicSR).")
 @click.option("--task", default=None,
               help="Check the model was trained for this task (the task of a weight file from another project).")
-@click.option("--out", "out_csv", type=click.Path(dir_okay=False), default=None, help="CSV: a row per image, then the means.")
+@click.option("--out", "out_csv", type=click.Path(dir_okay=False), default=None,
+              help="CSV: a row per image, then the means.")
 @click.option("--data-root", type=click.Path(file_okay=False), default=None)
 @click.option("--limit", type=int, default=None, help="Only the first N images.")
 @click.option("--jod-display", default=DEFAULT_JOD_DISPLAY, show_default=True,
@@ -126,7 +127,8 @@ def _score_folders(reference, restored, border, model_path, set_name, out_csv, j
         if not sep:
             name, folder = Path(item).name or item, item
         if not name.replace("-", "_").replace(".", "_").isidentifier():
-            raise InvalidInputError(f"--restored: name folders as NAME=DIR with letters, digits, '-', '_' or '.', got {item!r}")
+            raise InvalidInputError(f"--restored: name folders as NAME=DIR with letters, digits, '-', '_' or '.', "
+                                    f"got {item!r}")
         if name in folders:
             raise InvalidInputError(f"--restored: the name {name!r} is given twice; name them as NAME=DIR")
         folders[name] = folder

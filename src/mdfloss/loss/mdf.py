@@ -17,7 +17,6 @@ from mdfloss.loss.critic_layout import MODES, RECEPTIVE_FIELD, TAPS
 from mdfloss.loss.weights import LossWeights, load_loss_file
 
 
-
 def _resolve_scales(scales: Sequence[int] | None, weights: LossWeights) -> list[int]:
     n = len(weights.critics)
     if scales is None:

@@ -112,7 +112,7 @@ _FUNCTIONS = {
 
 # The pure-Python unpickler: its memo is a dict. The C one keeps a flat array sized by the largest memo index,
 # so one flipped byte in a LONG_BINPUT index makes it allocate and zero gigabytes (found by tests/test_fuzz.py).
-class _RestrictedUnpickler(pickle._Unpickler):  # noqa: SLF001 - pickle's documented pure-Python twin
+class _RestrictedUnpickler(pickle._Unpickler):  # pickle's documented pure-Python twin
     def __init__(self, file: BinaryIO, storages: dict[str, _StorageRef], allow_globals: bool):
         super().__init__(file)
         self._storages = storages
@@ -216,7 +216,7 @@ def read_published_critics(path: str | Path) -> list[dict[str, torch.Tensor]]:
         keys = _load_plain(f)
     except (UnsafePickleError, WeightFileError):
         raise
-    except Exception as exc:  # truncated or garbled pickle stream
+    except Exception as exc:  # noqa: BLE001 - a truncated or garbled pickle stream raises anything
         raise WeightFileError(f"'{path}' is corrupt or truncated: {exc}") from None
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys) or set(keys) != set(storages):
         raise WeightFileError(f"'{path}' has an inconsistent storage table")

@@ -126,7 +126,8 @@ def _validate_calibration(calibration: dict[str, torch.Tensor] | None, meta: dic
                           where: str) -> None:
     if calibration is None:
         if meta.get("calibration") is not None:
-            raise WeightFileError(f"{where}: metadata describes a calibration but the file holds no calibration tensors")
+            raise WeightFileError(f"{where}: metadata describes a calibration but the file holds no calibration "
+                                  "tensors")
         return
     if not isinstance(meta.get("calibration"), dict):
         raise WeightFileError(f"{where}: holds calibration tensors but no 'calibration' metadata")

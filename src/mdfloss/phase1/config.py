@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-
 #: Phase-1 terms beyond SinGAN's and their settings, each 0 (off) by default.
 OPTIONAL_TERMS = ("degraded_negatives", "feature_specificity", "descent_alignment", "specificity_cap")
 

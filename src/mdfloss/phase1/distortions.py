@@ -39,7 +39,8 @@ Params = dict[str, Any]
 def _check_plugins(plugins: Mapping[str, Callable[..., torch.Tensor]]) -> None:
     for name, fn in plugins.items():
         if not callable(fn):
-            raise InvalidInputError(f"plugins: {name!r} must map to a callable tensor -> tensor, got {type(fn).__name__}")
+            raise InvalidInputError(f"plugins: {name!r} must map to a callable tensor -> tensor, "
+                                    f"got {type(fn).__name__}")
         if not isinstance(name, str) or name in builtin_tasks() or not name.isidentifier():
             raise InvalidInputError(f"plugins: {name!r} is a built-in task or not an identifier; choose another name")
 

@@ -21,8 +21,8 @@ import torch.nn.functional as F
 from mdfloss.common.errors import TrainingDivergedError
 from mdfloss.common.resize import resize
 from mdfloss.common.runs import derive_generator, step_lr
-from mdfloss.phase1.distortions import Distortion
 from mdfloss.phase1.config import Phase1Config
+from mdfloss.phase1.distortions import Distortion
 from mdfloss.phase1.nets import Critic, Generator, init_weights
 from mdfloss.phase1.pyramid import Pyramid, to_01, to_pm1
 

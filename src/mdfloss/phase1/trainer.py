@@ -20,13 +20,13 @@ from mdfloss.common.errors import (
     OutputPathError,
     TrainingDivergedError,
 )
+from mdfloss.common.extras import require
 from mdfloss.common.files import check_output_path
 from mdfloss.common.imageio import IMAGE_SUFFIXES, image_files, read_image
-from mdfloss.common.extras import require
 from mdfloss.common.progress import progress_bar
-from mdfloss.common.tensorboard import TensorBoard
 from mdfloss.common.resize import resize, scale_size
 from mdfloss.common.runs import JsonlLog, derive_generator, prepare_workdir
+from mdfloss.common.tensorboard import TensorBoard
 from mdfloss.loss.assets import bundled_image_path
 from mdfloss.loss.weights import LossWeights, loss_metadata, save_loss_file
 from mdfloss.phase1 import steps
@@ -135,8 +135,8 @@ def _read_training_images(image, config: steps.Phase1Config) -> tuple[torch.Tens
     if min(ch, cw) < config.min_size:
         raise InvalidInputError(f"image: the images' common crop is {cw}x{ch} px, smaller than the pyramid's "
                                 f"coarsest size ({config.min_size} px); use images of similar shape")
-    crops = [f[..., (f.shape[-2] - ch) // 2:(f.shape[-2] - ch) // 2 + ch, (f.shape[-1] - cw) // 2:(f.shape[-1] - cw) // 2 + cw]
-             for f in fitted]
+    crops = [f[..., (f.shape[-2] - ch) // 2:(f.shape[-2] - ch) // 2 + ch,
+               (f.shape[-1] - cw) // 2:(f.shape[-1] - cw) // 2 + cw] for f in fitted]
     return torch.cat(crops), [info for _, info in read]
 
 
@@ -306,8 +306,9 @@ def train_loss(
             from mdfloss.analysis.calibrate import calibrate
 
             paths = _image_paths(image)
-            weights = calibrate(weights, artefact, [read_image(p, argument="image").expand(-1, 3, -1, -1) for p in paths],
-                                method=calibrate_taps, description={"artefact": task, "images": [p.name for p in paths]})
+            images = [read_image(p, argument="image").expand(-1, 3, -1, -1) for p in paths]
+            weights = calibrate(weights, artefact, images, method=calibrate_taps,
+                                description={"artefact": task, "images": [p.name for p in paths]})
             log.write(event="calibrated", method=calibrate_taps)
         save_loss_file(out, weights)
         log.write(event="done", out=str(out), seconds=round(time.perf_counter() - t_start, 2))

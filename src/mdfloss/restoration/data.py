@@ -42,7 +42,8 @@ class PairedFolders:
         clean = {f.stem: f for f in list_images(self.clean)}
         only_deg, only_clean = sorted(set(deg) - set(clean)), sorted(set(clean) - set(deg))
         if only_deg or only_clean:
-            parts = [f"only in {where}: {', '.join(names[:3])}" + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            parts = [f"only in {where}: {', '.join(names[:3])}"
+                     + (f" and {len(names) - 3} more" if len(names) > 3 else "")
                      for where, names in ((self.degraded, only_deg), (self.clean, only_clean)) if names]
             raise ImageReadError(f"pairs: the folders' file names do not match ({'; '.join(parts)})")
         return [(deg[k], clean[k]) for k in sorted(deg)]

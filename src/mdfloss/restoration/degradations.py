@@ -16,6 +16,6 @@ from mdfloss.tasks import Task, builtin_tasks, get_task
 TASKS = builtin_tasks()
 
 
-def Degradation(task: str, **params: Any) -> Task:  # noqa: N802 - the name of the class it replaced
+def Degradation(task: str, **params: Any) -> Task:  # capitalised: the name of the class it replaced
     """The task ``task`` with ``params`` (``scale``, ``sigma`` on the 0-255 scale, ``quality``, or a plug-in's)."""
     return get_task(task, params)

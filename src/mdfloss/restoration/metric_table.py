@@ -65,7 +65,8 @@ def register_metric(name: str, fn: MetricFn, *, higher_is_better: bool, perceptu
     if not isinstance(name, str) or not name.isidentifier() or name in METRICS:
         raise InvalidInputError(f"name: expected a new metric name (an identifier), got {name!r}")
     if not callable(fn) or not isinstance(higher_is_better, bool):
-        raise InvalidInputError("register_metric: give fn(pred, target, context) -> float and higher_is_better=True/False")
+        raise InvalidInputError("register_metric: give fn(pred, target, context) -> float and "
+                                "higher_is_better=True/False")
     METRICS[name] = MetricEntry(fn, higher_is_better, perceptual)
 
 

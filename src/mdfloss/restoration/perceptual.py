@@ -61,7 +61,8 @@ def cvvdp_model(display: str):
         return pycvvdp.cvvdp(display_name=display, quiet=True, device=torch.device("cpu"))
     except Exception as exc:  # noqa: BLE001 - cvvdp raises plain errors for unknown displays
         raise InvalidInputError(
-            f"jod_display: {display!r} is not a ColorVideoVDP display model ({exc}); try 'standard_fhd' or 'standard_4k'"
+            f"jod_display: {display!r} is not a ColorVideoVDP display model ({exc}); "
+            "try 'standard_fhd' or 'standard_4k'"
         ) from None
 
 

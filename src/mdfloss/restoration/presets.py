@@ -1,7 +1,8 @@
 """Restoration training presets per task.
 
 ``smoke`` takes seconds (CI), ``cpu`` is the L1 pretraining of the benchmark's
-60-minute-per-task CPU budget (about 4 minutes on 2 cores), ``gpu`` uses paper-like sizes on one GPU. ``batch`` is the global batch:
+60-minute-per-task CPU budget (about 4 minutes on 2 cores), ``gpu`` uses paper-like sizes on one GPU.
+``batch`` is the global batch:
 under torchrun it is split across the processes.
 """
 

@@ -34,7 +34,6 @@ from mdfloss.common.errors import InvalidInputError, OutputPathError, WeightFile
 from mdfloss.common.extras import require
 from mdfloss.common.files import atomic_write_bytes
 from mdfloss.common.progress import progress_bar
-from mdfloss.common.tensorboard import TensorBoard
 from mdfloss.common.runs import (
     JsonlLog,
     load_checked,
@@ -42,6 +41,7 @@ from mdfloss.common.runs import (
     sha256_file,
     step_lr,
 )
+from mdfloss.common.tensorboard import TensorBoard
 from mdfloss.restoration import foreign_models
 from mdfloss.restoration.data import EvalPairs, TrainPatches, resolve_set
 from mdfloss.restoration.evaluate import is_restorer_file
@@ -71,7 +71,8 @@ def lr_at(preset: RestorerPreset, it: int) -> float:
 
 
 @torch.no_grad()
-def validate(model: torch.nn.Module, pairs: EvalPairs, count: int, border: int, device: torch.device) -> dict[str, float]:
+def validate(model: torch.nn.Module, pairs: EvalPairs, count: int, border: int,
+             device: torch.device) -> dict[str, float]:
     model.eval()
     rows = []
     for i in range(min(count, len(pairs))):

@@ -87,6 +87,7 @@ def restorations(out_dir: Path, set_name: str, *, data_root: Path | None = None,
             images[loss][name] = _to_uint8(model(lq[None]))
             refs.setdefault(name, _to_uint8(hq[None]))
     if only is not None and set(only) - set(refs):
-        raise InvalidInputError(f"images: the set {set_name} has no image(s) {', '.join(sorted(set(only) - set(refs)))}")
+        missing = ", ".join(sorted(set(only) - set(refs)))
+        raise InvalidInputError(f"images: the set {set_name} has no image(s) {missing}")
     source = {"benchmark": str(Path(out_dir).resolve()), "set": set_name, "task": report["task"], "seed": seed}
     return refs, images, source

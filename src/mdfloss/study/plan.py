@@ -98,7 +98,7 @@ def _crossing(points: list[tuple[int, float, float]], target: float, simulations
     if c <= 0:
         return None
     sd = float(np.mean([p[2] for p in points]))
-    need = lambda slope: math.ceil(((Z_LEVEL + target * sd) / slope) ** 2)  # noqa: E731
+    need = lambda slope: math.ceil(((Z_LEVEL + target * sd) / slope) ** 2)  # noqa: E731 - a one-line helper used only in this function
     c_se = points[-1][2] / math.sqrt(simulations) / math.sqrt(points[-1][0])  # of the last, best-informed checkpoint
     low = need(c + 2 * c_se)
     high = need(c - 2 * c_se) if c > 2 * c_se else None  # None: the data allow no difference at all

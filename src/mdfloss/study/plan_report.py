@@ -29,7 +29,8 @@ def plan_table(plan: StudyPlan) -> str:
     rows = ["| pair | expected difference (JOD) | answers | observers |", "|---|---:|---:|---:|"]
     for p in plan.pairs:
         obs = plan.observers(p)
-        rows.append(f"| {p.a} vs {p.b} | {p.delta:+.3f} | {answers_text(plan, p)} | {'' if obs is None else f'{obs:,}'} |")
+        observers = "" if obs is None else f"{obs:,}"
+        rows.append(f"| {p.a} vs {p.b} | {p.delta:+.3f} | {answers_text(plan, p)} | {observers} |")
     return "\n".join(rows)
 
 
@@ -41,7 +42,8 @@ def plan_markdown(plan: StudyPlan, source: dict | None = None) -> str:
         f"sampler and the Thurstone model the scaling assumes; observers at {plan.trials} answers each.", "",
         plan_table(plan), "",
         f"'Extrapolated': beyond the {plan.max_answers:,} simulated answers, by the square-root law of the standard "
-        "error; the range is what the simulations' own uncertainty allows. Simulated observers all agree with the expected JODs; real ones differ from each other and some "
+        "error; the range is what the simulations' own uncertainty allows. Simulated observers all agree with the "
+        "expected JODs; real ones differ from each other and some "
         "fail the screening, so recruit more than this.",
     ]
     if source:

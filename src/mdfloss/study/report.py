@@ -42,7 +42,8 @@ def _markdown(result: StudyScaling, bootstrap: int, prior: str) -> str:
         failed = [o for o in result.screening if o.failed]
         out.write(f"## Screening\n\n{len(result.screening)} observers screened with catch and identical trials, "
                   f"response times and side bias; {len(failed)} failed"
-                  + ((" (excluded from the scaling)" if result.excluded else " (kept: --keep-failed)") if failed else "")
+                  + ((" (excluded from the scaling)" if result.excluded else " (kept: --keep-failed)")
+                     if failed else "")
                   + ".\n\n")
         for o in failed:
             out.write(f"- {o.observer}: {'; '.join(o.reasons)}\n")

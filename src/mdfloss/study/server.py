@@ -36,24 +36,17 @@ from mdfloss.study.store import AnswerRefused
 MAX_BODY = 4096
 
 
-def make_app(study_dir: Path, *, token: str | None = None, trials: int = 30, seed: int | None = None,
-             sampler: str = "active"):
-    """The ASGI app serving one study folder."""
-    require("starlette", "study", "the study server")
-    from starlette.applications import Starlette
+def _error(status: int, message: str):
+    from starlette.responses import JSONResponse
+
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _routes(service: StudyService, page: str) -> list:
+    """The page, the API and the images; every refusal a JSON error."""
     from starlette.concurrency import run_in_threadpool
-    from starlette.exceptions import HTTPException
-    from starlette.middleware import Middleware
-    from starlette.requests import Request
-    from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+    from starlette.responses import FileResponse, HTMLResponse, JSONResponse
     from starlette.routing import Route
-
-    service = StudyService(study_dir, trials=trials, seed=seed, sampler=sampler,
-                           url_suffix=f"?token={quote(token)}" if token else "")
-    page = resources.files("mdfloss.study").joinpath("web/index.html").read_text(encoding="utf-8")
-
-    def error(status: int, message: str) -> Response:
-        return JSONResponse({"error": message}, status_code=status)
 
     def index(request):
         return HTMLResponse(page, headers={"Cache-Control": "no-store"})
@@ -65,56 +58,76 @@ def make_app(study_dir: Path, *, token: str | None = None, trials: int = 30, see
         try:
             return JSONResponse(service.observer_status(request.query_params.get("observer", "")))
         except AnswerRefused as exc:
-            return error(exc.status, str(exc))
+            return _error(exc.status, str(exc))
 
     def next_pair(request):
         try:
             return JSONResponse(service.next_pair(request.query_params.get("observer", ""),
                                                   request.query_params.get("session", "1")))
         except AnswerRefused as exc:
-            return error(exc.status, str(exc))
+            return _error(exc.status, str(exc))
 
     async def answer(request):
         raw = await request.body()
         if len(raw) > MAX_BODY:
-            return error(413, f"the answer is larger than {MAX_BODY} bytes")
+            return _error(413, f"the answer is larger than {MAX_BODY} bytes")
         try:
             body = json.loads(raw)
         except ValueError:
-            return error(400, 'expected a JSON body {"pair_id", "observer", "chosen", "ms"}')
+            return _error(400, 'expected a JSON body {"pair_id", "observer", "chosen", "ms"}')
         try:  # SQLite commits block; keep them off the event loop
             return JSONResponse(await run_in_threadpool(service.answer, body))
         except AnswerRefused as exc:
-            return error(exc.status, str(exc))
+            return _error(exc.status, str(exc))
 
     def image(request):
         path = service.image_path(request.path_params["pair_id"], request.path_params["which"])
         if path is None or not path.is_file():
-            return error(404, "no such image")
+            return _error(404, "no such image")
         return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
-    class TokenCheck:
-        def __init__(self, app):
-            self.app = app
+    return [Route("/", index), Route("/api/study", study_info), Route("/api/observer", observer_status),
+            Route("/api/next", next_pair), Route("/api/answer", answer, methods=["POST"]),
+            Route("/image/{pair_id}/{which}", image)]
 
-        async def __call__(self, scope, receive, send):
-            if scope["type"] == "http" and token is not None:
-                request = Request(scope)
-                given = request.query_params.get("token") or request.headers.get("x-study-token") or ""
-                if not hmac.compare_digest(given.encode(), token.encode()):
-                    await error(401, "this study needs its token: add ?token=... to the address")(scope, receive, send)
-                    return
-            await self.app(scope, receive, send)
 
-    routes = [Route("/", index), Route("/api/study", study_info), Route("/api/observer", observer_status),
-              Route("/api/next", next_pair), Route("/api/answer", answer, methods=["POST"]),
-              Route("/image/{pair_id}/{which}", image)]
+class _TokenCheck:
+    """ASGI middleware: with a token, every HTTP request must carry it (query ``token`` or ``X-Study-Token``)."""
+
+    def __init__(self, app, token: str | None) -> None:
+        self.app, self.token = app, token
+
+    async def __call__(self, scope, receive, send):
+        from starlette.requests import Request
+
+        if scope["type"] == "http" and self.token is not None:
+            request = Request(scope)
+            given = request.query_params.get("token") or request.headers.get("x-study-token") or ""
+            if not hmac.compare_digest(given.encode(), self.token.encode()):
+                await _error(401, "this study needs its token: add ?token=... to the address")(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+async def _http_error(request, exc):
     # Every error is JSON, as the API's own refusals are: unknown paths (404) and wrong methods (405) too.
-    async def http_error(request, exc):
-        return error(exc.status_code, {404: "no such page or API route", 405: f"{request.method} is not allowed "
-                                       f"here"}.get(exc.status_code, str(exc.detail)))
+    messages = {404: "no such page or API route", 405: f"{request.method} is not allowed here"}
+    return _error(exc.status_code, messages.get(exc.status_code, str(exc.detail)))
 
-    app = Starlette(routes=routes, middleware=[Middleware(TokenCheck)], exception_handlers={HTTPException: http_error})
+
+def make_app(study_dir: Path, *, token: str | None = None, trials: int = 30, seed: int | None = None,
+             sampler: str = "active"):
+    """The ASGI app serving one study folder."""
+    require("starlette", "study", "the study server")
+    from starlette.applications import Starlette
+    from starlette.exceptions import HTTPException
+    from starlette.middleware import Middleware
+
+    service = StudyService(study_dir, trials=trials, seed=seed, sampler=sampler,
+                           url_suffix=f"?token={quote(token)}" if token else "")
+    page = resources.files("mdfloss.study").joinpath("web/index.html").read_text(encoding="utf-8")
+    app = Starlette(routes=_routes(service, page), middleware=[Middleware(_TokenCheck, token=token)],
+                    exception_handlers={HTTPException: _http_error})
     app.state.service = service
     return app
 

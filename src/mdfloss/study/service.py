@@ -76,7 +76,7 @@ class StudyService:
         return self.dir / "images" / folder / f"{served.scene}.png"
 
     def _payload(self, served: Served, answered: int) -> dict:
-        url = lambda which: f"/image/{served.pair_id}/{which}{self.url_suffix}"  # noqa: E731
+        url = lambda which: f"/image/{served.pair_id}/{which}{self.url_suffix}"  # noqa: E731 - a one-line helper used only in this function
         return {"pair_id": served.pair_id, "scene": served.scene, "done": False, "practice": served.kind == "practice",
                 "left": url("left"), "right": url("right"), "reference": url("reference"),
                 "answered": answered, "total": self.total}

@@ -72,7 +72,8 @@ class TaskDef:
 
 
 def _number(name: str, value: Any, lo: float, hi: float, *, integer: bool = False, low_open: bool = False) -> Any:
-    ok_type = isinstance(value, (int, float)) and not isinstance(value, bool) and (not integer or float(value).is_integer())
+    ok_type = (isinstance(value, (int, float)) and not isinstance(value, bool)
+               and (not integer or float(value).is_integer()))
     if not ok_type or value > hi or value < lo or (low_open and value == lo):
         kind = "an integer" if integer else "a number"
         bound = f"({lo:g}, {hi:g}]" if low_open else f"[{lo:g}, {hi:g}]"
@@ -83,7 +84,8 @@ def _number(name: str, value: Any, lo: float, hi: float, *, integer: bool = Fals
 def _only(task: str, params: dict[str, Any], allowed: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(params) - set(allowed))
     if unknown:
-        raise InvalidInputError(f"task {task!r}: unknown parameter(s) {unknown}; allowed: {', '.join(allowed) or 'none'}")
+        raise InvalidInputError(f"task {task!r}: unknown parameter(s) {unknown}; "
+                                f"allowed: {', '.join(allowed) or 'none'}")
     return {**allowed, **params}
 
 

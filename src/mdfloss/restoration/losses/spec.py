@@ -36,6 +36,7 @@ from mdfloss.restoration.losses.vgg import VGGLoss, load_vgg19, random_vgg19
 from mdfloss.restoration.losses.weight_free import FocalFrequencyLoss, MSSWDLoss
 from mdfloss.tasks import builtin_tasks
 
+
 def _weights_file(kind: str, path: str) -> Path:
     p = Path(path)
     if not path or not p.is_file():
@@ -179,7 +180,7 @@ def loss_table() -> str:
     return "\n".join([rule, *rows, rule])
 
 
-__doc__ = __doc__.format(table=loss_table())  # noqa: A001 - the table comes from the registry
+__doc__ = __doc__.format(table=loss_table())  # the table comes from the registry
 
 _TERM = re.compile(r"^\s*(?:(?P<w>[0-9]*\.?[0-9]+(?:e-?[0-9]+)?)\s*\*\s*)?(?P<name>[a-z0-9]+)(?::(?P<arg>.*?))?\s*$")
 

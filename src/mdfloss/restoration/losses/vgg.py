@@ -106,5 +106,5 @@ class VGGLoss(nn.Module):
         return self
 
     def forward(self, p: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        f = lambda x: self.net((x - self.mean) / self.std)  # noqa: E731
+        f = lambda x: self.net((x - self.mean) / self.std)  # noqa: E731 - a one-line helper used only in this function
         return torch.nn.functional.mse_loss(f(p), f(t))
