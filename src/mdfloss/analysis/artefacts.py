@@ -123,9 +123,11 @@ def loss_artefact(metadata: dict[str, Any], restorer: str | Path | None = None,
                                     "(its sha256 differs from the one recorded)")
         return task_artefact(base, restorer=restorer), {"artefact": f"{base} + restorer", "restorer": str(restorer)}
     if name in TASKS:
-        task_params = {"sisr": {"scale": scale},
-                       "denoise": {"sigma": _mid(params.get("sigma", DEFAULT_SIGMA / 255)) * 255},
-                       "jpeg": {"quality": int(round(_mid(params.get("quality", DEFAULT_QUALITY))))}}[name]
+        table: dict[str, dict[str, Any]] = {"sisr": {"scale": scale},
+                                       "denoise": {"sigma": _mid(params.get("sigma", DEFAULT_SIGMA / 255)) * 255},
+                                       "jpeg": {"quality": int(round(_mid(params.get("quality",
+                                                                                     DEFAULT_QUALITY))))}}
+        task_params = table[name]
         desc = {"artefact": name, "params": task_params}
         if restorer is not None:
             desc.update(artefact=f"{name} + restorer", restorer=str(restorer))

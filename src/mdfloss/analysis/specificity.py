@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -84,7 +84,8 @@ def sensitivities(weights: LossWeights, mode: str, pairs: Sequence[Pair], *, nor
 
     The loss's distances are the sums of its critics' (as :class:`MDFLoss` adds them), so each critic runs once."""
     n = len(weights.critics)
-    kw = dict(mode=mode, reduction="none", check_range=False, normalize=normalize, calibrated=calibrated)
+    kw: dict[str, Any] = dict(mode=mode, reduction="none", check_range=False, normalize=normalize,
+                              calibrated=calibrated)
     if taps is not None:
         kw["taps"] = list(taps)
     single = [MDFLoss(weights, scales=[k], **kw) for k in range(n)]
@@ -96,8 +97,11 @@ def sensitivities(weights: LossWeights, mode: str, pairs: Sequence[Pair], *, nor
         for i, p in enumerate(pairs):
             loss_art = loss_noise = 0.0
             for k, fn in enumerate(single):
-                view = ((lambda x, k=k: resize(x, scale_size(*x.shape[-2:], factors[k]))) if mode == "pyramid"
-                        else (lambda x: x))
+                factor = factors[k] if mode == "pyramid" else None
+
+                def view(x: torch.Tensor, factor: float | None = factor) -> torch.Tensor:
+                    return x if factor is None else resize(x, scale_size(x.shape[-2], x.shape[-1], factor))
+
                 clean = view(p.clean)
                 if min(clean.shape[-2:]) < RECEPTIVE_FIELD:
                     continue  # pyramid mode skips this critic, in the loss too

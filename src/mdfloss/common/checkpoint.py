@@ -45,7 +45,7 @@ def list_checkpoints(workdir: str | Path) -> list[Path]:
     if not workdir.is_dir():
         return []
     found = [p for p in workdir.iterdir() if _NAME.match(p.name)]
-    return sorted(found, key=lambda p: int(_NAME.match(p.name).group(1)), reverse=True)
+    return sorted(found, key=lambda p: int(p.name[5:11]), reverse=True)  # ckpt-NNNNNN.pt, as _NAME matched
 
 
 def read_checkpoint(path: Path) -> dict[str, Any] | None:
@@ -66,7 +66,7 @@ def read_checkpoint(path: Path) -> dict[str, Any] | None:
 
 def load_latest(workdir: str | Path) -> tuple[dict[str, Any] | None, list[Path]]:
     """(newest good payload or None, the corrupt files that were skipped)."""
-    skipped = []
+    skipped: list[Path] = []
     for path in list_checkpoints(workdir):
         payload = read_checkpoint(path)
         if payload is not None:

@@ -8,14 +8,14 @@ import torch
 import torch.nn.functional as F
 
 
-def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+def resize(x: torch.Tensor, size: tuple[int, int] | torch.Size) -> torch.Tensor:
     """Bicubic resize with antialiasing when shrinking (close to MATLAB's imresize).
 
     Shape: (N, C, H, W) -> (N, C, size[0], size[1]).
     """
     if tuple(x.shape[-2:]) == tuple(size):
         return x
-    return F.interpolate(x, size=size, mode="bicubic", align_corners=False, antialias=True)
+    return F.interpolate(x, size=(int(size[0]), int(size[1])), mode="bicubic", align_corners=False, antialias=True)
 
 
 def scale_size(height: int, width: int, factor: float) -> tuple[int, int]:

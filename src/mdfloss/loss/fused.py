@@ -165,8 +165,9 @@ class SingleCritic(_FrozenModule):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """x: (N, 3, H, W), ideally channels_last -> (head, body, tail) features."""
-        h = frozen_conv(x.contiguous(memory_format=_FORMAT), self.w0, self.b0)
+        buf = self._buffers  # w0..w4, b0..b4: registered in __init__, never None
+        h = frozen_conv(x.contiguous(memory_format=_FORMAT), buf["w0"], buf["b0"])  # type: ignore[arg-type]
         b = h
         for i in range(1, 4):
-            b = frozen_conv(b, getattr(self, f"w{i}"), getattr(self, f"b{i}"))
-        return h, b, frozen_conv(b, self.w4, self.b4, act=False)
+            b = frozen_conv(b, buf[f"w{i}"], buf[f"b{i}"])  # type: ignore[arg-type]
+        return h, b, frozen_conv(b, buf["w4"], buf["b4"], act=False)  # type: ignore[arg-type]

@@ -139,8 +139,9 @@ class MDFLoss(nn.Module):
                                     "'mdfloss calibrate' or pass calibrated=None")
         self.calibrated = weights.calibration is not None if calibrated is None else bool(calibrated)
         # sqrt of the channel weights, so (s * a - s * b)^2 = w (a - b)^2 runs through the fused kernel
-        self._sqrt_w = [[weights.calibration[f"{k}.{t}"].clamp_min(0).sqrt().view(1, -1, 1, 1) for t in self.taps]
-                        for k in self.scales] if self.calibrated else None
+        cal = weights.calibration
+        self._sqrt_w = [[cal[f"{k}.{t}"].clamp_min(0).sqrt().view(1, -1, 1, 1) for t in self.taps]
+                        for k in self.scales] if self.calibrated and cal is not None else None
 
     # ----- construction -------------------------------------------------------------
     @classmethod

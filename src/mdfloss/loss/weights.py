@@ -108,8 +108,8 @@ def _validate(critics: list[dict[str, torch.Tensor]], meta: dict[str, Any], wher
         raise WeightFileError(f"{where}: input_range must be [lo, hi] with lo < hi, got {lo_hi!r}")
     for k, (state, a) in enumerate(zip(critics, arch)):
         width = a.get("width") if isinstance(a, dict) else None
-        whole = isinstance(width, (int, float)) and not isinstance(width, bool) and float(width).is_integer()
-        if not whole or width < 1:
+        if not isinstance(width, (int, float)) or isinstance(width, bool) or not float(width).is_integer() \
+                or width < 1:
             raise WeightFileError(f"{where}: architecture entry {k} needs a positive whole 'width', got {width!r}")
         want = expected_keys(int(width))
         for key, shape in want.items():

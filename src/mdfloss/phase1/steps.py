@@ -98,6 +98,8 @@ def reconstruction_input(k: int, pyr: Pyramid, done: Finished, distortion: Disto
     reconstruction of scale k-1, twice (no noise), as the reconstruction term asks.
     """
     if k == 0:
+        if done.z_rec is None:
+            raise RuntimeError("reconstruction_input: the coarsest scale's fixed noise was never drawn")
         return done.z_rec, torch.zeros_like(pyr.reals[0])
     up = resize(done.recs[k - 1], pyr.reals[k].shape[-2:])
     d = distort_pm1(up, distortion, derive_generator(seed, "rec-distortion", k))
@@ -155,8 +157,8 @@ def feature_specificity_term(critic: Critic, real: torch.Tensor, artefact: torch
     """
     noise = randn(real.shape, gen, real.device) * torch.sqrt(F.mse_loss(artefact, real))
     h, b, _ = critic.features(torch.cat([real, artefact, real + noise]))
-    d_art = sum(F.mse_loss(f[1:2], f[0:1]) for f in (h, b))
-    d_noise = sum(F.mse_loss(f[2:3], f[0:1]) for f in (h, b))
+    d_art = F.mse_loss(h[1:2], h[0:1]) + F.mse_loss(b[1:2], b[0:1])
+    d_noise = F.mse_loss(h[2:3], h[0:1]) + F.mse_loss(b[2:3], b[0:1])
     term = torch.log(d_noise + 1e-12) - torch.log(d_art + 1e-12)
     return torch.relu(term + math.log(cap)) if cap > 0 else term
 
@@ -175,7 +177,7 @@ def descent_alignment_term(critic: Critic, real: torch.Tensor, artefact: torch.T
     t = 0.25 + 0.75 * torch.rand((), generator=gen).item()
     y = (real + t * (artefact - real)).detach().requires_grad_(True)
     h, b, _ = critic.features(torch.cat([real, y]))
-    distance = sum(F.mse_loss(f[1:2], f[0:1]) for f in (h, b))
+    distance = F.mse_loss(h[1:2], h[0:1]) + F.mse_loss(b[1:2], b[0:1])
     (grad,) = torch.autograd.grad(distance, y, create_graph=True)
     return 1 - F.cosine_similarity(grad.flatten(), (y - real).detach().flatten(), dim=0, eps=1e-12)
 

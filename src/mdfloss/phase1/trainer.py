@@ -64,7 +64,7 @@ class _State:
 def _payload(fingerprint: str, state: _State, k: int, iteration: int, models: steps.ScaleModels | None) -> dict:
     return {
         "format": CHECKPOINT_FORMAT, "version": 1, "fingerprint": fingerprint, "scale": k, "iteration": iteration,
-        "z_rec": state.done.z_rec.cpu(),
+        "z_rec": None if state.done.z_rec is None else state.done.z_rec.cpu(),
         "finished": [{"generator": g.state_dict(), "critic": c.state_dict(), "amp": a}
                      for g, c, a in zip(state.done.generators, state.critics, state.done.noise_amps)],
         "current": None if models is None else {
@@ -73,7 +73,7 @@ def _payload(fingerprint: str, state: _State, k: int, iteration: int, models: st
     }
 
 
-def _output_weights(state: _State, pyr: Pyramid, distortion: Distortion, task: str, image_info: dict,
+def _output_weights(state: _State, pyr: Pyramid, distortion: Distortion, task: str, image_info: dict | list[dict],
                     config: steps.Phase1Config, seed: int, preset: str | None, seconds: float,
                     device: torch.device) -> LossWeights:
     states = [{k: v.detach().cpu() for k, v in c.state_dict().items()} for c in state.critics]
@@ -307,7 +307,7 @@ def train_loss(
 
             paths = _image_paths(image)
             images = [read_image(p, argument="image").expand(-1, 3, -1, -1) for p in paths]
-            weights = calibrate(weights, artefact, images, method=calibrate_taps,
+            weights = calibrate(weights, artefact, images, method=str(calibrate_taps),  # set: an artefact exists
                                 description={"artefact": task, "images": [p.name for p in paths]})
             log.write(event="calibrated", method=calibrate_taps)
         save_loss_file(out, weights)

@@ -29,11 +29,11 @@ from mdfloss.common.errors import InvalidInputError
 from mdfloss.common.files import atomic_write_bytes, safe_name
 from mdfloss.common.runs import normal_settings, recorded_settings
 from mdfloss.restoration.bench_presets import BENCH_PRESETS, BenchPreset
-from mdfloss.restoration.data import resolve_set, set_record
+from mdfloss.restoration.data import PairedFolders, resolve_set, set_record
 from mdfloss.restoration.evaluate import evaluate, load_restorer
 from mdfloss.restoration.losses.spec import build_loss
 from mdfloss.restoration.perceptual import DEFAULT_JOD_DISPLAY, cvvdp_model
-from mdfloss.restoration.presets import restorer_preset
+from mdfloss.restoration.presets import RestorerPreset, restorer_preset
 from mdfloss.restoration.train import train_restorer
 from mdfloss.tasks import Task, builtin_tasks, get_task
 
@@ -55,7 +55,10 @@ def _train_or_reuse(task: str, loss: str, out_dir: Path, preset, init: Path | No
     recorded = recorded_settings(out_dir)
     if recorded is not None and {k: recorded.get(k) for k in wanted} != normal_settings(wanted):
         shutil.rmtree(out_dir)
-    return train_restorer(task, criterion or loss, out_dir, preset, init=init, resume=True, seed=seed, **kw)
+    model = train_restorer(task, criterion or loss, out_dir, preset, init=init, resume=True, seed=seed, **kw)
+    if model is None:  # only a stop_after run ends early, and the benchmark never asks for one
+        raise RuntimeError(f"{out_dir}: the run stopped without writing its model")
+    return model
 
 
 def run_name(loss: str, seed: int, first_seed: int) -> str:
@@ -80,7 +83,7 @@ class BenchmarkRuns:
     task: str
     preset: str
     bench: BenchPreset
-    tuned: object  # RestorerPreset of the fine-tunes (or of the from-scratch runs)
+    tuned: RestorerPreset  # of the fine-tunes (or of the from-scratch runs)
     base_model: dict
     from_scratch: bool
     seeds: list[int]
@@ -89,7 +92,7 @@ class BenchmarkRuns:
     timing: dict[str, list[dict[str, float]]]  # loss -> {seconds, patches_per_s} per seed
     # set -> loss -> metric -> per seed {image: value}
     per_image: dict[str, dict[str, dict[str, list[dict[str, float]]]]]
-    set_paths: dict[str, Path]
+    set_paths: dict[str, Path | PairedFolders]
     set_records: dict[str, str]  # what results.json records of each set: see set_record
     degradation: Task
     missing: list[str] = field(default_factory=list)  # runs a --report-only report leaves out
@@ -109,7 +112,7 @@ def _eval_marker(csv_path: Path) -> Path:
     return csv_path.with_suffix(".settings.json")
 
 
-def _evaluate_run(plan: _Plan, sets: dict[str, Path], model: Path, loss: str, seed: int,
+def _evaluate_run(plan: _Plan, sets: dict[str, Path | PairedFolders], model: Path, loss: str, seed: int,
                   jod_model) -> dict[str, dict[str, dict[str, float]]]:
     """``{set: {image: {metric: value}}}`` of one network, reusing its CSVs when they were written after the
     model with the same settings. Each CSV has its own settings file, so runs in other processes (``--only``)
@@ -159,8 +162,8 @@ class _Plan:
     task: str
     preset: str
     bench: BenchPreset
-    base: object
-    tuned: object
+    base: RestorerPreset
+    tuned: RestorerPreset
     losses: list[str]
     seeds: list[int]  # the seeds in the report
     first_seed: int  # names the runs and seeds the pretraining and the evaluation inputs
@@ -193,7 +196,7 @@ def _plan(task, losses, preset, out_dir, *, from_scratch, seed, seeds, iteration
                  dict(eval_sets), criteria)
 
 
-def _eval_sets(plan: _Plan) -> dict[str, Path]:
+def _eval_sets(plan: _Plan) -> dict[str, Path | PairedFolders]:
     return {name: resolve_set(spec, plan.kw["data_root"]) for name, spec in plan.eval_sets.items()}
 
 
@@ -325,5 +328,5 @@ def report_only(task: str, losses: list[str], preset: str, out_dir: str | Path, 
                 for s in plan.seeds if s not in common and done[loss][s]]
     plan.seeds = common
     jod_model = cvvdp_model(jod_display) if plan.bench.perceptual else None
-    models = {loss: [done[loss][s] for s in common] for loss in usable}
+    models = {loss: [m for s in common if (m := done[loss][s]) is not None] for loss in usable}  # all finished
     return _report(plan, models, jod_model, missing), missing

@@ -57,7 +57,7 @@ def split_pairs(text: str) -> PairedFolders | None:
     return None
 
 
-def resolve_set(name_or_dir: str | Path, root: Path | None = None) -> Path | PairedFolders:
+def resolve_set(name_or_dir: str | Path | PairedFolders, root: Path | None = None) -> Path | PairedFolders:
     """A named set under ``root`` (default: the data root), a folder path, or ``DEGRADED_DIR:CLEAN_DIR``."""
     if isinstance(name_or_dir, PairedFolders):
         return name_or_dir
@@ -111,6 +111,7 @@ class TrainPatches(Dataset):
                  seed: int = 0) -> None:
         if patch % degradation.factor:
             raise ImageReadError(f"patch: {patch} is not a multiple of the SR factor {degradation.factor}")
+        self.degraded: list[torch.Tensor] | None
         if isinstance(folder, PairedFolders):
             self.degraded, pairs = read_pairs(folder, degradation.factor)
             self.images = [read_image(c) for _, c in pairs]
@@ -137,8 +138,10 @@ class TrainPatches(Dataset):
         if self.degraded is not None:
             lq = self.degraded[k][..., y // f : (y + self.patch) // f, x // f : (x + self.patch) // f]
         flip, turns = bool(torch.rand((), generator=g) < 0.5), int(torch.randint(4, (), generator=g))
-        hr, lq = (None if t is None else torch.rot90(t.flip(-1) if flip else t, turns, dims=(-2, -1)).contiguous()
-                  for t in (hr, lq))
+        def orient(t: torch.Tensor) -> torch.Tensor:
+            return torch.rot90(t.flip(-1) if flip else t, turns, dims=(-2, -1)).contiguous()
+
+        hr, lq = orient(hr), (None if lq is None else orient(lq))
         return (self.degradation(hr, g)[0] if lq is None else lq[0]), hr[0]
 
 
@@ -171,6 +174,7 @@ class EvalPairs(Dataset):
     degraded images of a paired source as they are."""
 
     def __init__(self, folder: Path | PairedFolders, degradation: Task, seed: int = 0) -> None:
+        self.degraded: list[torch.Tensor] | None
         if isinstance(folder, PairedFolders):
             self.degraded, pairs = read_pairs(folder, degradation.factor)
             self.files = [c for _, c in pairs]

@@ -10,7 +10,7 @@ import torch
 from mdfloss.common.errors import InvalidInputError, WeightFileError
 from mdfloss.common.files import write_csv
 from mdfloss.common.runs import load_checked
-from mdfloss.restoration.data import EvalPairs, resolve_set
+from mdfloss.restoration.data import EvalPairs, PairedFolders, resolve_set
 from mdfloss.restoration.metric_table import compute
 from mdfloss.restoration.metrics import crop_border, quantize
 from mdfloss.restoration.models import MODEL_KIND, build_model
@@ -62,7 +62,7 @@ def load_restorer(path: str | Path, *, argument: str = "model",
 
 
 @torch.no_grad()
-def evaluate(model_path: str | Path, set_name: str | Path, *, out_csv: str | Path | None = None,
+def evaluate(model_path: str | Path, set_name: str | Path | PairedFolders, *, out_csv: str | Path | None = None,
              data_root: Path | None = None, seed: int = 0, limit: int | None = None,
              device: str | torch.device = "cpu", perceptual: bool = True,
              jod_display: str | None = None, task: str | None = None, jod_model=None) -> dict[str, float]:

@@ -48,6 +48,8 @@ class EDSR(nn.Module):
     Shape: (N, 3, H, W) -> (N, 3, scale*H, scale*W).
     """
 
+    mean: torch.Tensor  # a buffer
+
     def __init__(self, scale: int = 4, num_blocks: int = 16, channels: int = 64, res_scale: float = 1.0) -> None:
         super().__init__()
         self.scale = scale

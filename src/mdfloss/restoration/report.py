@@ -106,8 +106,8 @@ def _set_section(runs, set_name: str) -> tuple[list[str], list[dict], dict]:
                   "|---|---|---|---|---|"]
         for m in metrics:
             v = verdict({k: val[m] for k, val in per_loss.items()}, higher_is_better(m))
-            verdicts[m] = {"first": v.best, "runner_up": v.runner_up, "gap": v.gap.mean, "half": v.gap.half,
-                           "winner": v.winner}
+            verdicts[m] = {"first": v.best, "runner_up": v.runner_up, "gap": v.gap.mean if v.gap else None,
+                           "half": v.gap.half if v.gap else None, "winner": v.winner}
             word = f"**{v.winner} wins**" if v.winner else "no winner (tie)"
             lines.append(f"| {m} | {v.best} | {v.runner_up} | {v.gap} | {word} |")
         lines.append("")
@@ -186,7 +186,7 @@ def crops(models: dict[str, Path], set_path: Path, deg, path: Path, size: int = 
     font = ImageFont.load_default(size=11)
     for i, (tile, label) in enumerate(zip(tiles, labels)):
         img = Image.fromarray((tile.permute(1, 2, 0) * 255).round().byte().numpy())
-        img = img.resize((side, side), Image.NEAREST)
+        img = img.resize((side, side), Image.Resampling.NEAREST)
         cx, cy = (i % columns) * (side + gap), (i // columns) * (side + label_h + gap)
         canvas.paste(img, (cx, cy + label_h))
         d.text((cx + 2, cy + 2), label[: side // 6], fill="black", font=font)
@@ -197,7 +197,7 @@ def _versions() -> dict[str, str]:
     """The versions the numbers depend on (the metrics' packages when installed)."""
     from importlib import metadata
 
-    out = {"torch": torch.__version__}
+    out = {"torch": str(torch.__version__)}
     for dist in ("mdfloss", "torchvision", "cvvdp", "flip-evaluator", "piq", "pytorch-msssim"):
         try:
             out[dist] = metadata.version(dist)

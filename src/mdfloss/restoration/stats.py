@@ -79,9 +79,9 @@ def paired_difference(a: Mapping[str, float] | Sequence[float], b: Mapping[str, 
     if not isinstance(a, Mapping):
         if len(a) != len(b):
             raise InvalidInputError(f"paired_difference: {len(a)} values against {len(b)}; pair the same images")
-        a = {str(i): float(v) for i, v in enumerate(a)}
-        b = {str(i): float(v) for i, v in enumerate(b)}
-    return seeded_difference([a], [b])
+        return seeded_difference([{str(i): float(v) for i, v in enumerate(a)}],
+                                 [{str(i): float(v) for i, v in enumerate(b)}])  # type: ignore[arg-type]
+    return seeded_difference([a], [b])  # type: ignore[list-item]  # both are mappings here
 
 
 def seeded_difference(a: SeedRuns, b: SeedRuns) -> Interval:

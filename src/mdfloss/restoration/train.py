@@ -215,6 +215,8 @@ def _loop(run: _Run, preset: RestorerPreset, start: int, work: Path, log: JsonlL
 @torch.no_grad()
 def _log_sample(run: _Run, tb: TensorBoard, step: int) -> None:
     """The first validation image, degraded and restored, for TensorBoard."""
+    if run.val is None:
+        return
     _, lq, hq = run.val[0]
     was_training = run.model.training
     restored = run.model.eval()(lq[None].to(run.dev))[0]
@@ -268,8 +270,8 @@ def train_restorer(
         raise OutputPathError(f"out: '{final}' already exists; pass --force to overwrite or --resume")
     settings = {"task": task, "loss": loss, "preset": preset.to_dict(), "seed": seed,
                 "init_sha256": sha256_file(init) if init is not None and Path(init).is_file() else None}
-    check = dict(resume=resume, force=force, has_checkpoints=bool(list_checkpoints(work)),
-                 clear=[work, out_dir / "metrics.jsonl", final])
+    check: dict[str, Any] = dict(resume=resume, force=force, has_checkpoints=bool(list_checkpoints(work)),
+                                 clear=[work, out_dir / "metrics.jsonl", final])
     prepare_workdir(out_dir, settings, write=False, **check)  # refuse before the data is read
     run = _build(task, criterion or loss, preset, init, seed, dev, world, rank, data_root,  # reads the data first
                  foreign=foreign[0] if foreign is not None else None)

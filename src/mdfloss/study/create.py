@@ -62,7 +62,7 @@ def parse_method(text: str) -> tuple[str, Path]:
 def _images_in(folder: Path, argument: str) -> dict[str, Path]:
     if not folder.is_dir():
         raise ImageReadError(f"{argument}: '{folder}' is not a folder")
-    files = {}
+    files: dict[str, Path] = {}
     for f in image_files(folder):
         if f.stem in files:
             raise InvalidInputError(f"{argument}: '{folder}' holds two images named {f.stem!r} "
@@ -105,7 +105,7 @@ def load_folders(reference: Path, methods: list[tuple[str, Path]]) -> tuple[dict
 def check_methods(names: list[str]) -> None:
     if len(names) < 2:
         raise InvalidInputError(f"--method: a study compares at least 2 methods, got {len(names)}")
-    seen = set()
+    seen: set[str] = set()
     for name in names:
         if name in seen or folder_name(name) in {folder_name(s) for s in seen}:
             raise InvalidInputError(f"--method: the name {name!r} is given twice; give each method its own name")

@@ -93,12 +93,15 @@ def _crossing(points: list[tuple[int, float, float]], target: float, simulations
             return max(1, math.ceil(root * root)), False, None
         prev_root, prev_g = math.sqrt(n), g
     # Not reached: mean z = c·√answers, fitted through the origin over every checkpoint (one is too noisy).
-    n = np.array([p[0] for p in points], dtype=float)
-    c = float(np.sum(np.array([p[1] for p in points]) * np.sqrt(n)) / np.sum(n))
+    counts = np.array([p[0] for p in points], dtype=float)
+    c = float(np.sum(np.array([p[1] for p in points]) * np.sqrt(counts)) / np.sum(counts))
     if c <= 0:
         return None
     sd = float(np.mean([p[2] for p in points]))
-    need = lambda slope: math.ceil(((Z_LEVEL + target * sd) / slope) ** 2)  # noqa: E731 - a one-line helper used only in this function
+
+    def need(slope: float) -> int:
+        return math.ceil(((Z_LEVEL + target * sd) / slope) ** 2)
+
     c_se = points[-1][2] / math.sqrt(simulations) / math.sqrt(points[-1][0])  # of the last, best-informed checkpoint
     low = need(c + 2 * c_se)
     high = need(c - 2 * c_se) if c > 2 * c_se else None  # None: the data allow no difference at all

@@ -68,7 +68,7 @@ def observer_rows(result: StudyScaling) -> list[dict]:
     fits = {o.observer: o for o in result.observers}
     rows = []
     for name in dict.fromkeys(list(screens) + list(fits)):
-        row = dict.fromkeys(OBSERVER_COLUMNS, "")
+        row: dict[str, object] = dict.fromkeys(OBSERVER_COLUMNS, "")
         row["observer"] = name
         if name in screens:
             s = screens[name]

@@ -102,7 +102,7 @@ class StudyService:
         """Whether the observer has begun (a reload resumes) and how far they are."""
         check_observer(observer)
         with self.lock:
-            answered = self.store.answered_count(observer)
+            answered = self.store.answered_count(str(observer))
             started = answered > 0 or bool(self.store.outstanding(observer))
         return {"observer": observer, "started": started, "answered": answered, "total": self.total}
 
@@ -117,7 +117,7 @@ class StudyService:
         if not _OBSERVER.match(session or ""):
             raise AnswerRefused(400, "session: expected 1-64 letters, digits or _ . @ -")
         with self.lock:
-            answered = self.store.answered_count(observer)
+            answered = self.store.answered_count(str(observer))
             pending = self.store.outstanding(observer)
             if pending:
                 return self._payload(pending[0], answered)
@@ -152,11 +152,11 @@ class StudyService:
                 0 <= ms <= MAX_RESPONSE_MS):
             raise AnswerRefused(400, f"ms: expected the response time in milliseconds (0 to {MAX_RESPONSE_MS:.0f})")
         with self.lock:
-            answer = self.store.record(pair_id, observer, chosen, float(ms))
+            answer = self.store.record(pair_id, str(observer), chosen, float(ms))  # check_observer: a string
             if answer.kind == "pair":
                 self._learn(answer.scene, self.index[answer.condition_a], self.index[answer.condition_b],
                             answer.a_selected, reserved=True)
-            answered = self.store.answered_count(observer)
+            answered = self.store.answered_count(str(observer))
         return {"ok": True, "answered": answered, "total": self.total}
 
 

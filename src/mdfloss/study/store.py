@@ -59,6 +59,12 @@ class Served:
     kind: str = "pair"
 
 
+def _served(row: tuple) -> Served:
+    """A row of the ``_SERVED`` query as a :class:`Served`."""
+    pair_id, observer, session, scene, left, right, answered, kind = row
+    return Served(pair_id, observer, session, scene, left, right, bool(answered), kind)
+
+
 class AnswerRefused(Exception):
     """An answer that is stored nowhere; ``status`` is the HTTP status to reply with."""
 
@@ -107,11 +113,11 @@ class AnswerStore:
         sql = self._SERVED + "WHERE answered = 0" + (" AND observer = ?" if observer is not None else "") + \
             " ORDER BY rowid"
         rows = self._connect().execute(sql, (observer,) if observer is not None else ()).fetchall()
-        return [Served(*r[:6], bool(r[6]), r[7]) for r in rows]
+        return [_served(r) for r in rows]
 
     def served(self, pair_id: str) -> Served | None:
         row = self._connect().execute(self._SERVED + "WHERE pair_id = ?", (pair_id,)).fetchone()
-        return None if row is None else Served(*row[:6], bool(row[6]), row[7])
+        return None if row is None else _served(row)
 
     def observers(self) -> list[str]:
         """Every observer served at least one pair, in the order they came."""

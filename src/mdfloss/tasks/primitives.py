@@ -16,7 +16,7 @@ from mdfloss.common.imageio import quantize_8bit
 from mdfloss.common.resize import resize
 
 
-def sample(value: float | list[float], generator: torch.Generator) -> float:
+def sample(value: float | list[float] | list[int], generator: torch.Generator) -> float:
     """A fixed value, or a uniform draw from [lo, hi]."""
     if isinstance(value, (list, tuple)):
         lo, hi = value

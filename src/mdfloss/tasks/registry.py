@@ -38,7 +38,7 @@ import importlib
 import inspect
 import json
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
@@ -248,8 +248,8 @@ class Task:
     """A task bound to its checked parameters: call it on clean images to get the restorer's input."""
 
     name: str
-    params: dict[str, Any] = field(default_factory=dict)
-    definition: TaskDef | None = None
+    params: dict[str, Any]
+    definition: TaskDef
 
     @property
     def factor(self) -> int:
@@ -290,11 +290,13 @@ class Task:
         """The degraded input at the size of ``hr`` (SISR: resized back, bicubic): the task's artefact as an
         image-sized error. ``hr`` must be cropped with :meth:`crop_multiple`."""
         out = self(hr, generator)
-        return resize(out, hr.shape[-2:]).clamp(0, 1) if self.factor > 1 else out
+        return resize(out, (hr.shape[-2], hr.shape[-1])).clamp(0, 1) if self.factor > 1 else out
 
     def phase1_spec(self) -> tuple[str, dict[str, Any]]:
         """The name and parameters that loss files record of this task's Phase-1 distortion (noise sigma on the
         0-1 scale there, as they have always recorded it, so fingerprints and old files stay as they were)."""
+        if self.definition.phase1 is None:
+            return self.name, dict(self.params)
         return self.definition.phase1(self.params)
 
     def phase1_distortion(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

@@ -47,6 +47,9 @@ class LPIPS(nn.Module):
         torch.Size([2])
     """
 
+    shift: torch.Tensor  # buffers
+    scale: torch.Tensor
+
     def __init__(self) -> None:
         super().__init__()
         self.features = vgg16_features()
@@ -62,7 +65,7 @@ class LPIPS(nn.Module):
         randomize_convs(net.features, seed)
         with torch.no_grad():
             for lin in net.lins:
-                lin.weight.fill_(1.0)
+                lin.weight.fill_(1.0)  # type: ignore[operator]  # a Conv2d's weight, typed as Tensor | Module
         return net.requires_grad_(False).eval()
 
     @classmethod

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -112,8 +112,8 @@ def _random_seed(text: str, term: str) -> int | None:
     return int(seed)
 
 
-def _feature_net(kind: str, random_net: Callable[[int], nn.Module], from_file: Callable[[Path], nn.Module],
-                 wrap: Callable[[nn.Module], nn.Module]) -> Callable[[str | None, str], nn.Module]:
+def _feature_net(kind: str, random_net: Callable[[int], Any], from_file: Callable[[Path], Any],
+                 wrap: Callable[[Any], nn.Module]) -> Callable[[str | None, str], nn.Module]:
     """The builder of ``vgg:PATH|random=SEED[@bf16]`` and ``lpips:...``."""
     def build(arg: str | None, term: str) -> nn.Module:
         source, *options = (arg or "").split("@")

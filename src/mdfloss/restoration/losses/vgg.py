@@ -68,7 +68,9 @@ def randomize_convs(net: nn.Module, seed: int) -> nn.Module:
 
 def random_vgg19(seed: int) -> nn.Sequential:
     """VGG19's conv stack to relu5_4 with random weights drawn from ``seed`` (see the module)."""
-    return randomize_convs(vgg19_features(), seed)
+    net = vgg19_features()
+    randomize_convs(net, seed)
+    return net
 
 
 def load_vgg19(path: str | Path) -> nn.Sequential:
@@ -93,6 +95,9 @@ class VGGLoss(nn.Module):
         >>> float(loss(torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32))) > 0
         True
     """
+
+    mean: torch.Tensor  # buffers
+    std: torch.Tensor
 
     def __init__(self, net: nn.Sequential) -> None:
         super().__init__()
