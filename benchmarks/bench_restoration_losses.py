@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> None:
     rows = [(spec, statistics.median(times)) for spec, *_, times in runs]
     base = rows[0][1]
     print(f"{args.task}: {preset.model}, batch {args.batch} x {args.patch}-px patches, {args.threads} threads, "
-          f"torch {torch.__version__}\n")
+          f"torch {torch.__version__}, CPU capability {torch.backends.cpu.get_cpu_capability()}; "
+          f"median of {args.repeats} rounds in which the losses take turns\n")
     print(f"| loss | s / step | patches / s | vs {rows[0][0]} |")
     print("|---|---|---|---|")
     for spec, t in rows:

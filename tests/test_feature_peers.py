@@ -78,6 +78,17 @@ def test_mdf_random_option_replaces_the_weights_and_keeps_the_options():
     assert finest == pytest.approx(float(MDFLoss.random("sisr", 0, mode="pyramid", scales=[7])(p, t)), rel=1e-6)
 
 
+def test_mdf_random_critics_pass_gradients_and_ignore_training():
+    p, t = _pair(size=64)
+    loss = build_loss("mdf:sisr@pyramid@random=0@bf16")
+    x = p.clone().requires_grad_(True)
+    value = loss(x, t)
+    value.backward()
+    assert value.dtype == torch.float32 and float(x.grad.abs().sum()) > 0
+    assert not list(loss.parameters())  # frozen buffers: the restorer's optimiser never sees them
+    assert float(build_loss("mdf:sisr@pyramid@random=0")(t, t)) == 0.0
+
+
 @pytest.mark.parametrize("opt", ["random=", "random=x", "random=-1", "random=1.5"])
 def test_mdf_random_option_refuses_a_bad_seed(opt):
     with pytest.raises(InvalidInputError, match="unknown option"):

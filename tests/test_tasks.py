@@ -290,5 +290,7 @@ def test_replacing_a_registered_task_serves_the_new_one():
     register_task("swap_test", lambda x: x * 0.5)
     x = torch.ones(1, 3, 4, 4)
     assert float(get_task("swap_test")(x, torch.Generator()).mean()) == 0.5
-    register_task("swap_test", lambda x: x * 0.25)
+    with pytest.raises(InvalidInputError, match="registered already; choose another name, or pass replace=True"):
+        register_task("swap_test", lambda x: x * 0.25)
+    register_task("swap_test", lambda x: x * 0.25, replace=True)
     assert float(get_task("swap_test")(x, torch.Generator()).mean()) == 0.25

@@ -53,6 +53,24 @@ case "${1:-}" in
     for s in 0 1 2; do for t in $TASKS; do for spec in $(mixes $t); do
       echo "taskset -c \$((SLOT % 2)) env OMP_NUM_THREADS=1 mdfloss benchmark --task $t --preset cpu --out runs/peers_cpu_$t --only '$spec' --seed $s > runs/peers_cpu_$t.$s.\$(echo '$spec' | md5sum | cut -c1-8).log 2>&1"
     done; done; done ;;
+  report)
+    # Per task: the benchmark's own report of the six mixes run here; the comparison, with L1, L2 and MS-SSIM
+    # from the committed feature-specificity runs (the same protocol and a pretraining that reproduces to ~1e-4
+    # JOD, see README.md); and each loss's step cost against L1, side by side, in one process.
+    SEEDS=${SEEDS:-0,1,2}
+    for t in $TASKS; do
+      M=$(mixes $t | tr '\n' ',' | sed 's/,$//')
+      mdfloss benchmark --task $t --preset cpu --seeds $(( $(echo $SEEDS | tr -cd , | wc -c) + 1 )) \
+        --out runs/peers_cpu_$t --losses "$M" --report-only
+      mkdir -p $HERE/$t
+      cp runs/peers_cpu_$t/results.* runs/peers_cpu_$t/*.png runs/peers_cpu_$t/per_image_*.csv $HERE/$t/
+      python benchmarks/compare_feature_peers.py --task $t --runs runs/peers_cpu_$t \
+        --runs docs/results/feature-specificity/$t --standard l1,l2,msssim --mdf "$(mixes $t | sed -n 1p)" \
+        --random "$(mixes $t | sed -n 2p)" --peers "$(mixes $t | sed -n '3,$p' | tr '\n' ',' | sed 's/,$//')" \
+        --names "L1,L2,MS-SSIM,MDF,MDF random,VGG19 random,LPIPS random,MS-SWD,FFL" --seeds $SEEDS --out $HERE/$t
+      OMP_NUM_THREADS=1 python benchmarks/bench_restoration_losses.py --task $t --threads 1 --repeats 10 \
+        --losses "l1,l2,msssim,$M" > $HERE/$t/step_cost.md
+    done ;;
   mixes)
     for t in $TASKS; do echo "$t: $(mixes $t | tr '\n' ' ')"; done ;;
   *)

@@ -35,10 +35,7 @@ from mdfloss.restoration.losses.spec import build_loss
 from mdfloss.restoration.perceptual import DEFAULT_JOD_DISPLAY, cvvdp_model
 from mdfloss.restoration.presets import RestorerPreset, restorer_preset
 from mdfloss.restoration.train import train_restorer
-from mdfloss.tasks import Task, builtin_tasks, get_task
-
-#: The evaluation sets of the built-in tasks (every task's come from its definition, mdfloss.tasks).
-EVAL_SETS = {name: list(get_task(name).eval_sets) for name in builtin_tasks()}
+from mdfloss.tasks import Task, get_task
 
 
 def _train_or_reuse(task: str, loss: str, out_dir: Path, preset, init: Path | None, *, seed: int,

@@ -23,6 +23,7 @@ import torch
 from pytorch_msssim import ssim
 
 from mdfloss.common.errors import InvalidInputError
+from mdfloss.common.registry import Registry
 from mdfloss.restoration.metrics import psnr, to_y
 
 MetricFn = Callable[[torch.Tensor, torch.Tensor, dict[str, Any]], float]
@@ -48,7 +49,8 @@ def _perceptual(name: str) -> MetricFn:
 
 
 #: Metric name -> function and direction, in the column order of the CSVs.
-METRICS: dict[str, MetricEntry] = {
+METRICS: Registry[MetricEntry] = Registry("metric")
+for _name, _entry in {
     "psnr_rgb": MetricEntry(lambda p, t, ctx: psnr(p, t), True),
     "ssim_rgb": MetricEntry(lambda p, t, ctx: float(ssim(p, t, data_range=1.0)), True),
     "psnr_y": MetricEntry(lambda p, t, ctx: psnr(to_y(p), to_y(t)), True),
@@ -57,17 +59,18 @@ METRICS: dict[str, MetricEntry] = {
     "flip": MetricEntry(_perceptual("flip"), False, perceptual=True),
     "haarpsi": MetricEntry(_perceptual("haarpsi"), True, perceptual=True),
     "mdsi": MetricEntry(_perceptual("mdsi"), False, perceptual=True),
-}
+}.items():
+    METRICS.register(_name, _entry, builtin=True)
 
 
-def register_metric(name: str, fn: MetricFn, *, higher_is_better: bool, perceptual: bool = False) -> None:
-    """Add a metric: ``fn(pred, target, context) -> float`` on one pair (1, 3, H, W) in [0, 1]."""
-    if not isinstance(name, str) or not name.isidentifier() or name in METRICS:
-        raise InvalidInputError(f"name: expected a new metric name (an identifier), got {name!r}")
+def register_metric(name: str, fn: MetricFn, *, higher_is_better: bool, perceptual: bool = False,
+                    replace: bool = False) -> None:
+    """Add a metric: ``fn(pred, target, context) -> float`` on one pair (1, 3, H, W) in [0, 1]; ``name`` a
+    lower-case identifier, not taken unless ``replace=True`` (the built-ins stay)."""
     if not callable(fn) or not isinstance(higher_is_better, bool):
         raise InvalidInputError("register_metric: give fn(pred, target, context) -> float and "
                                 "higher_is_better=True/False")
-    METRICS[name] = MetricEntry(fn, higher_is_better, perceptual)
+    METRICS.register(name, MetricEntry(fn, higher_is_better, perceptual), replace=replace)
 
 
 def higher_is_better(name: str) -> bool:

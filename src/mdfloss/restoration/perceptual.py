@@ -28,15 +28,6 @@ DEFAULT_JOD_DISPLAY = "standard_fhd"
 PERCEPTUAL_METRICS = ("jod", "flip", "haarpsi", "mdsi")
 
 
-def __getattr__(name: str):
-    # Older code read the directions here; they live in the one metric table now.
-    if name == "HIGHER_IS_BETTER":
-        from mdfloss.restoration.metric_table import higher_is_better
-
-        return {m: higher_is_better(m) for m in PERCEPTUAL_METRICS}
-    raise AttributeError(name)
-
-
 @contextlib.contextmanager
 def _quiet_cpp_extension():
     # torch's C++-extension helper logs a CUDA warning when pycvvdp imports it on a CPU machine;

@@ -25,6 +25,7 @@ import numpy as np
 from scipy import special
 
 from mdfloss.common.errors import InvalidInputError
+from mdfloss.common.registry import Registry
 from mdfloss.study.scaling import SIGMA_CDF
 
 PRIOR_SD = 2.0  # JOD; wide enough for typical restoration differences, only there to keep Σ finite
@@ -138,19 +139,19 @@ class PairSampler:
 #: Pair-choice strategies by name, shared by the study server, ``study simulate`` and the CLI. A strategy is
 #: ``factory(scenes, conditions, rng)`` returning an object with ``next_pair``, ``reserve`` and ``record``
 #: as :class:`PairSampler` has.
-SAMPLERS = {
-    "active": lambda scenes, conditions, rng: PairSampler(scenes, conditions, rng=rng, explore=0.1),
-    "random": lambda scenes, conditions, rng: PairSampler(scenes, conditions, rng=rng, explore=1.0),
-}
+SAMPLERS: Registry = Registry("sampler", reserved=("both",))  # "both" is simulate's "active and random"
+SAMPLERS.register("active", lambda scenes, conditions, rng: PairSampler(scenes, conditions, rng=rng, explore=0.1),
+                  builtin=True)
+SAMPLERS.register("random", lambda scenes, conditions, rng: PairSampler(scenes, conditions, rng=rng, explore=1.0),
+                  builtin=True)
 
 
-def register_sampler(name: str, factory) -> None:
-    """Add a pair-choice strategy (see :data:`SAMPLERS`)."""
-    if not isinstance(name, str) or not name.isidentifier() or name in SAMPLERS or name == "both":
-        raise InvalidInputError(f"name: expected a new sampler name (an identifier), got {name!r}")
+def register_sampler(name: str, factory, *, replace: bool = False) -> None:
+    """Add a pair-choice strategy (see :data:`SAMPLERS`); ``name`` a lower-case identifier other than ``both``,
+    not taken unless ``replace=True`` (the built-ins stay)."""
     if not callable(factory):
         raise InvalidInputError("factory: expected a callable (scenes, conditions, rng) -> sampler")
-    SAMPLERS[name] = factory
+    SAMPLERS.register(name, factory, replace=replace)
 
 
 def make_sampler(name: str, scenes: list[str], conditions: list[str], rng: np.random.Generator):

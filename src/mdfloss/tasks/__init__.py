@@ -5,7 +5,6 @@ from mdfloss.tasks.registry import (
     builtin_tasks,
     get_task,
     register_task,
-    registered_tasks,
 )
 
-__all__ = ["Task", "builtin_tasks", "get_task", "register_task", "registered_tasks"]
+__all__ = ["Task", "builtin_tasks", "get_task", "register_task"]

@@ -44,6 +44,7 @@ from typing import Any, Callable
 import torch
 
 from mdfloss.common.errors import InvalidInputError
+from mdfloss.common.registry import Registry
 from mdfloss.common.resize import resize
 from mdfloss.tasks import primitives
 
@@ -134,7 +135,9 @@ def _per_unit(value: Any) -> Any:
     return [v / 255 for v in value] if isinstance(value, list) else value / 255
 
 
-_REGISTRY: dict[str, TaskDef] = {
+#: Task name -> its definition (the built-ins, then what :func:`register_task` adds).
+_REGISTRY: Registry[TaskDef] = Registry("task")
+for _name, _definition in {
     "sisr": TaskDef(lambda x, g, scale: primitives.bicubic_down(x, scale), _check_sisr,
                     factor=lambda p: p["scale"], network="sisr", val_set="Set5",
                     eval_sets=("Set5", "Set14", "BSD100"), builtin=True, phase1=lambda p: ("sisr", {}),
@@ -145,15 +148,12 @@ _REGISTRY: dict[str, TaskDef] = {
     "jpeg": TaskDef(lambda x, g, quality: primitives.jpeg(x, g, quality=quality), _check_jpeg,
                     val_set="LIVE1", eval_sets=("LIVE1", "Classic5"), builtin=True,
                     phase1=lambda p: ("jpeg", {"quality": p["quality"]})),
-}
+}.items():
+    _REGISTRY.register(_name, _definition, builtin=True)
 
 
 def builtin_tasks() -> tuple[str, ...]:
-    return tuple(name for name, d in _REGISTRY.items() if d.builtin)
-
-
-def registered_tasks() -> tuple[str, ...]:
-    return tuple(_REGISTRY)
+    return _REGISTRY.builtin()
 
 
 def registered_plugin(name: str) -> Callable[..., torch.Tensor] | None:
@@ -189,12 +189,17 @@ def call_plugin(name: str, fn: Callable[..., torch.Tensor], x: torch.Tensor, par
 
 
 def register_task(name: str, fn: Callable[..., torch.Tensor], *, val_set: str = "Set14",
-                  eval_sets: tuple[str, ...] = ("Set14", "BSD100"), train_set: str = "BSDS500_train") -> None:
-    """Register a same-size plug-in under ``name`` (for the Python API; the CLI takes ``module:function``)."""
-    if not isinstance(name, str) or not name.isidentifier() or name in builtin_tasks():
-        raise InvalidInputError(f"name: {name!r} is a built-in task or not an identifier; choose another name")
-    _REGISTRY[name] = _plugin_def(name, fn, val_set=val_set, eval_sets=tuple(eval_sets), train_set=train_set)
-    for key in [k for k in _CHECKED if k[0] == name]:  # a task replaced: the old one is no longer served
+                  eval_sets: tuple[str, ...] = ("Set14", "BSD100"), train_set: str = "BSDS500_train",
+                  replace: bool = False) -> None:
+    """Register a same-size plug-in under ``name`` (for the Python API; the CLI takes ``module:function``):
+    a lower-case identifier, not taken unless ``replace=True`` (the built-ins stay)."""
+    _REGISTRY.register(name, _plugin_def(name, fn, val_set=val_set, eval_sets=tuple(eval_sets),
+                                         train_set=train_set), replace=replace)
+
+
+def _forget_checked(name: str) -> None:
+    """A task replaced or removed: what was checked of the old one is no longer served."""
+    for key in [k for k in _CHECKED if k[0] == name]:
         del _CHECKED[key]
 
 
@@ -306,6 +311,7 @@ class Task:
 
 
 _CHECKED: dict[tuple[str, str], Task] = {}
+_REGISTRY.on_replace(_forget_checked)
 
 
 def get_task(name: str, params: dict[str, Any] | None = None) -> Task:

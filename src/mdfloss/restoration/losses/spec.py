@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from mdfloss.common.errors import InvalidInputError
+from mdfloss.common.registry import Registry
 from mdfloss.restoration.losses.lpips import LPIPS, LPIPSLoss
 from mdfloss.restoration.losses.mdf_term import MDFTerm, parse_mdf_options
 from mdfloss.restoration.losses.pixel import L1Loss, L2Loss, MSSSIMLoss, SSIMLoss
@@ -140,7 +141,8 @@ def _mdf(arg: str | None, term: str) -> nn.Module:
 
 
 #: Loss name -> how to build it. One entry adds a loss to specs, docs and error messages.
-LOSSES: dict[str, LossEntry] = {
+LOSSES: Registry[LossEntry] = Registry("loss")
+for _name, _entry in {
     "l1": LossEntry(_no_argument(L1Loss), "l1", "mean absolute error"),
     "l2": LossEntry(_no_argument(L2Loss), "l2", "mean squared error"),
     "ssim": LossEntry(_no_argument(SSIMLoss), "ssim", "1 - SSIM (pytorch-msssim, Gaussian window 11, sigma 1.5)"),
@@ -158,31 +160,29 @@ LOSSES: dict[str, LossEntry] = {
                        "multiscale sliced Wasserstein distance in CIELAB (He et al., ECCV 2024), as neosr uses it"),
     "ffl": LossEntry(_weight_free(FocalFrequencyLoss, {"alpha": ("alpha", float)}), "ffl[:alpha=1]",
                      "focal frequency loss (Jiang et al., ICCV 2021)"),
-}
+}.items():
+    LOSSES.register(_name, _entry, builtin=True)
 
 
 def register_loss(name: str, build: Callable[[str | None, str], nn.Module], *, usage: str | None = None,
-                  what: str = "") -> None:
+                  what: str = "", replace: bool = False) -> None:
     """Add a loss to the spec grammar: ``build(argument, term)`` returns an ``nn.Module`` called as
-    ``loss(prediction, target) -> scalar``. ``name``: lower-case letters and digits, not taken."""
-    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9]+", name) or name in LOSSES:
-        raise InvalidInputError(f"name: expected a new loss name of lower-case letters and digits, got {name!r}")
+    ``loss(prediction, target) -> scalar``. ``name``: a lower-case identifier, not taken (``replace=True``
+    replaces a loss registered before; the built-ins stay)."""
     if not callable(build):
         raise InvalidInputError(f"build: expected a callable (argument, term) -> nn.Module, got {type(build).__name__}")
-    LOSSES[name] = LossEntry(build, usage or name, what)
+    LOSSES.register(name, LossEntry(build, usage or name, what), replace=replace)
 
 
 def loss_table() -> str:
     """The registered losses as a reStructuredText table (the spec's documentation)."""
-    width = max(len(f"``{e.usage}``") for e in LOSSES.values())
-    rule = "=" * width + "  " + "=" * 60
-    rows = [f"{f'``{e.usage}``':<{width}}  {e.what}" for e in LOSSES.values()]
-    return "\n".join([rule, *rows, rule])
+    return LOSSES.table(lambda name, e: (e.usage, e.what))
 
 
 __doc__ = __doc__.format(table=loss_table())  # the table comes from the registry
 
-_TERM = re.compile(r"^\s*(?:(?P<w>[0-9]*\.?[0-9]+(?:e-?[0-9]+)?)\s*\*\s*)?(?P<name>[a-z0-9]+)(?::(?P<arg>.*?))?\s*$")
+_TERM = re.compile(r"^\s*(?:(?P<w>[0-9]*\.?[0-9]+(?:e-?[0-9]+)?)\s*\*\s*)?"  # weight*
+                   r"(?P<name>[a-z][a-z0-9_]*)(?::(?P<arg>.*?))?\s*$")  # name:argument
 
 
 def expand_loss(spec: str, task: str) -> str:
