@@ -237,3 +237,23 @@ def test_export_writes_pwcmps_table_and_scaling_it_equals_scaling_the_study(stud
     rows = [line.split(",") for line in (tmp_path / "from_dir" / "jod.csv").read_text().splitlines()[1:]]
     pooled = {r[1]: float(r[2]) for r in rows if r[0] == "all"}
     assert pooled["strong"] < min(pooled["clean"], pooled["mild"])
+
+
+def test_the_readme_lists_every_field_the_api_returns(study):
+    """The README's API field list is the API's: each documented JSON object names exactly the returned keys."""
+    import re
+
+    from .conftest import REPO
+
+    text = (REPO / "README.md").read_text(encoding="utf-8").replace("\n  ", " ")
+    documented = [set(re.findall(r'"(\w+)"', fields)) for fields in re.findall(r"→ `(\{[^`]*\})`", text)]
+    client = TestClient(make_app(study, trials=1, seed=0))
+    nxt = client.get("/api/next", params={"observer": "ann"}).json()
+    answer = client.post("/api/answer", json={"pair_id": nxt["pair_id"], "observer": "ann", "chosen": "left",
+                                              "ms": 5}).json()
+    done = client.get("/api/next", params={"observer": "ann"}).json()
+    real = [set(nxt), set(answer), set(client.get("/api/study").json()),
+            set(client.get("/api/observer", params={"observer": "ann"}).json())]
+    end = re.search(r'or at the end `(\{[^`]*\})`', text)[1]
+    assert documented == real
+    assert set(re.findall(r'"(\w+)"', end)) == set(done) and done["done"] is True

@@ -1,9 +1,11 @@
 """mdfloss: train and use task-specific image reconstruction losses (MDF, WACV 2022).
 
-Packages by capability: :mod:`mdfloss.loss` (the MDF loss and its files),
-:mod:`mdfloss.phase1` (training a loss), :mod:`mdfloss.restoration` (networks trained
-with any loss, evaluation and the benchmark), :mod:`mdfloss.cli` (the command line), all
-on the shared layer :mod:`mdfloss.common`.
+Packages by capability: :mod:`mdfloss.loss` (the MDF loss and its files), :mod:`mdfloss.tasks`
+(one definition of every task), :mod:`mdfloss.phase1` (training a loss), :mod:`mdfloss.restoration`
+(networks trained with any loss, evaluation and the benchmark), :mod:`mdfloss.analysis` (how task-specific
+a loss is, calibrated taps), :mod:`mdfloss.study` (the user study), :mod:`mdfloss.data` (data sets by
+name), :mod:`mdfloss.integrations` (BasicSR), :mod:`mdfloss.cli` (the command line), all on the shared
+layer :mod:`mdfloss.common`. Dependencies point one way (``tests/test_layering.py``).
 """
 
 from mdfloss._version import __version__

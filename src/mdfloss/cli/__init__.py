@@ -1,7 +1,8 @@
 """Command-line interface: ``mdfloss`` or ``python -m mdfloss``.
 
 One click group; each command group lives in its own module as module-level click
-commands (:mod:`.loss`, :mod:`.phase1`, :mod:`.restoration`, :mod:`.study`), added here. Every user
+commands (:mod:`.loss`, :mod:`.analysis`, :mod:`.phase1`, :mod:`.restoration`, :mod:`.study`,
+:mod:`.study_plan`, :mod:`.data`; shared parsing in :mod:`.options`), added here. Every user
 mistake ends as one line on stderr and exit status 2; nothing is written on failure.
 """
 

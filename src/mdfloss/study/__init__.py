@@ -1,6 +1,7 @@
 """A pairwise-comparison user study, from restorations to a JOD table.
 
-``create`` makes the study folder, ``service``/``server`` ask observers (SQLite ``store``, active
-``sampling``), ``scaling``/``analysis``/``report`` turn answers into JOD with bootstrap intervals as
-pwcmp does, and ``simulate`` checks the whole loop against known scores.
+``create`` (and ``from_benchmark``) makes the study folder, ``service``/``server`` ask observers (SQLite
+``store``, active ``sampling``, completion ``codes``), ``answers``/``scaling``/``screening``/``analysis``/``report``
+turn answers into JOD with bootstrap intervals as pwcmp does, ``simulate`` (and ``crowd``, careless observers)
+checks the whole loop against known scores, and ``plan``/``plan_inputs``/``plan_report`` size a study.
 """
