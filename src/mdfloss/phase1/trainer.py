@@ -190,6 +190,55 @@ def _scale_run(k: int, state: _State, pyr: Pyramid, distortion: Distortion, conf
     return steps.ScaleRun(k, models, pyr, state.done, rec_in, amp, distortion, config, seed, dev), start
 
 
+def _workdir(out: Path, workdir: str | Path | None, settings: dict, *, resume: bool, force: bool) -> Path:
+    """The run's folder (default ``OUT.work``), checked against ``settings`` (see prepare_workdir)."""
+    workdir = Path(workdir) if workdir is not None else out.with_name(out.name + ".work")
+    if workdir.exists() and not workdir.is_dir():
+        raise OutputPathError(f"workdir: '{workdir}' exists and is not a folder")
+    try:
+        prepare_workdir(workdir, settings, resume=resume, force=force,
+                        has_checkpoints=bool(list_checkpoints(workdir)), clear=[workdir])
+    except OSError as exc:
+        raise OutputPathError(f"workdir: cannot create '{workdir}' ({exc.strerror})") from None
+    return workdir
+
+
+def _calibrated(weights: LossWeights, artefact, image, method: str, task: str) -> LossWeights:
+    """``weights`` with calibrated taps fitted on the training images against the task's artefact."""
+    from mdfloss.analysis.calibrate import calibrate
+
+    paths = _image_paths(image)
+    images = [read_image(p, argument="image").expand(-1, 3, -1, -1) for p in paths]
+    return calibrate(weights, artefact, images, method=method,
+                     description={"artefact": task, "images": [p.name for p in paths]})
+
+
+def _diverged(exc: TrainingDivergedError, workdir: Path, log: JsonlLog) -> TrainingDivergedError:
+    """Log a diverged run and say where its last good checkpoint is (no loss file is written)."""
+    newest = list_checkpoints(workdir)
+    log.write(event="diverged", message=str(exc), last_good_checkpoint=newest[0].name if newest else None)
+    return TrainingDivergedError(f"{exc}. No loss file was written; the last good checkpoint is kept in '{workdir}'")
+
+
+def _check_run_options(config: steps.Phase1Config, seed: int, checkpoint_every: int, tensorboard: bool) -> None:
+    """The seed, the optional terms' weights, the checkpoint interval and the TensorBoard extra, each refused in
+    one line before anything is written."""
+    if tensorboard:
+        require("tensorboard", "tensorboard", "TensorBoard logging")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise InvalidInputError(f"seed: expected a non-negative integer, got {seed!r}")
+    for name in OPTIONAL_TERMS:
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+            kind = "ratio" if name == "specificity_cap" else "weight"
+            raise InvalidInputError(f"{name}: expected a {kind} >= 0 (0 = off), got {value!r}")
+    if config.specificity_cap and not config.feature_specificity:
+        raise InvalidInputError("specificity_cap: caps the feature-specificity term; give feature_specificity > 0 "
+                                "too, or leave the cap at 0")
+    if not isinstance(checkpoint_every, int) or checkpoint_every < 1:
+        raise InvalidInputError(f"checkpoint_every: expected a positive integer, got {checkpoint_every!r}")
+
+
 def train_loss(
     task: str | Task = "sisr",
     *,
@@ -253,35 +302,15 @@ def train_loss(
     distortion = make_distortion(task, distortion_params, plugins)
     task = distortion.name
     out = check_output_path(out, force=force, argument="out")
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise InvalidInputError(f"seed: expected a non-negative integer, got {seed!r}")
-    for name in OPTIONAL_TERMS:
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
-            kind = "ratio" if name == "specificity_cap" else "weight"
-            raise InvalidInputError(f"{name}: expected a {kind} >= 0 (0 = off), got {value!r}")
-    if config.specificity_cap and not config.feature_specificity:
-        raise InvalidInputError("specificity_cap: caps the feature-specificity term; give feature_specificity > 0 "
-                                "too, or leave the cap at 0")
-    if not isinstance(checkpoint_every, int) or checkpoint_every < 1:
-        raise InvalidInputError(f"checkpoint_every: expected a positive integer, got {checkpoint_every!r}")
+    _check_run_options(config, seed, checkpoint_every, tensorboard)
     dev = resolve_device(device)
-    if tensorboard:
-        require("tensorboard", "tensorboard", "TensorBoard logging")  # before anything is written
     artefact = _calibration_artefact(task, distortion, calibrate_taps)
     img01, image_info = _read_training_images(image, config)
     shas = image_info["sha256"] if isinstance(image_info, dict) else [i["sha256"] for i in image_info]
     fingerprint = _fingerprint(config, distortion, shas, seed)
-    workdir = Path(workdir) if workdir is not None else out.with_name(out.name + ".work")
-    if workdir.exists() and not workdir.is_dir():
-        raise OutputPathError(f"workdir: '{workdir}' exists and is not a folder")
     settings = {"task": task, "distortion": distortion.spec, "config": config.to_dict(),
                 "image_sha256": shas, "seed": seed}
-    try:
-        prepare_workdir(workdir, settings, resume=resume, force=force,
-                        has_checkpoints=bool(list_checkpoints(workdir)), clear=[workdir])
-    except OSError as exc:
-        raise OutputPathError(f"workdir: cannot create '{workdir}' ({exc.strerror})") from None
+    workdir = _workdir(out, workdir, settings, resume=resume, force=force)
     pyr = build_pyramid(img01, config, dev)
     state = _State(steps.Finished(z_rec=steps.randn(pyr.reals[0].shape, derive_generator(seed, "z-rec"), dev)))
     tb = TensorBoard(workdir / "tensorboard" if tensorboard else None)
@@ -296,19 +325,11 @@ def train_loss(
                                checkpoint_every, progress, stop_after, tb):
                 return None
         except TrainingDivergedError as exc:
-            newest = list_checkpoints(workdir)
-            log.write(event="diverged", message=str(exc), last_good_checkpoint=newest[0].name if newest else None)
-            raise TrainingDivergedError(
-                f"{exc}. No loss file was written; the last good checkpoint is kept in '{workdir}'") from None
+            raise _diverged(exc, workdir, log) from None
         weights = _output_weights(state, pyr, distortion, task, image_info, config, seed, preset,
                                   time.perf_counter() - t_start, dev)
         if artefact is not None:
-            from mdfloss.analysis.calibrate import calibrate
-
-            paths = _image_paths(image)
-            images = [read_image(p, argument="image").expand(-1, 3, -1, -1) for p in paths]
-            weights = calibrate(weights, artefact, images, method=str(calibrate_taps),  # set: an artefact exists
-                                description={"artefact": task, "images": [p.name for p in paths]})
+            weights = _calibrated(weights, artefact, image, str(calibrate_taps), task)
             log.write(event="calibrated", method=calibrate_taps)
         save_loss_file(out, weights)
         log.write(event="done", out=str(out), seconds=round(time.perf_counter() - t_start, 2))

@@ -77,6 +77,22 @@ def _diff_table(metrics, per_loss, against: dict[str, str], title: str) -> list[
     return lines + [""]
 
 
+def _verdicts(per_loss: dict, metrics: list[str], lines: list[str]) -> dict:
+    """Who is first on each metric (a winner only where the gap's interval excludes 0); appends the table."""
+    lines += ["Who is first: the best loss is named the winner only where its interval against the "
+              "runner-up excludes 0.", "", "| metric | first | runner-up | gap (95 % CI) | verdict |",
+              "|---|---|---|---|---|"]
+    verdicts = {}
+    for m in metrics:
+        v = verdict({k: val[m] for k, val in per_loss.items()}, higher_is_better(m))
+        verdicts[m] = {"first": v.best, "runner_up": v.runner_up, "gap": v.gap.mean if v.gap else None,
+                       "half": v.gap.half if v.gap else None, "winner": v.winner}
+        word = f"**{v.winner} wins**" if v.winner else "no winner (tie)"
+        lines.append(f"| {m} | {v.best} | {v.runner_up} | {v.gap} | {word} |")
+    lines.append("")
+    return verdicts
+
+
 def _set_section(runs, set_name: str) -> tuple[list[str], list[dict], dict]:
     per_loss = runs.per_image[set_name]
     losses = list(per_loss)
@@ -99,18 +115,9 @@ def _set_section(runs, set_name: str) -> tuple[list[str], list[dict], dict]:
                      "patches_per_s": sum(t["patches_per_s"] for t in runs.timing[loss]) / len(runs.seeds),
                      "cost_vs_reference": _cost(runs, loss)})
     lines.append("")
-    verdicts = {}
+    verdicts: dict = {}
     if len(losses) > 1:
-        lines += ["Who is first: the best loss is named the winner only where its interval against the "
-                  "runner-up excludes 0.", "", "| metric | first | runner-up | gap (95 % CI) | verdict |",
-                  "|---|---|---|---|---|"]
-        for m in metrics:
-            v = verdict({k: val[m] for k, val in per_loss.items()}, higher_is_better(m))
-            verdicts[m] = {"first": v.best, "runner_up": v.runner_up, "gap": v.gap.mean if v.gap else None,
-                           "half": v.gap.half if v.gap else None, "winner": v.winner}
-            word = f"**{v.winner} wins**" if v.winner else "no winner (tie)"
-            lines.append(f"| {m} | {v.best} | {v.runner_up} | {v.gap} | {word} |")
-        lines.append("")
+        verdicts = _verdicts(per_loss, metrics, lines)
         ref = _reference(losses)
         lines += _diff_table(metrics, per_loss, {m: ref for m in metrics},
                              f"Paired difference to {ref} (loss − {ref}):")

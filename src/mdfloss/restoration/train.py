@@ -225,6 +225,37 @@ def _log_sample(run: _Run, tb: TensorBoard, step: int) -> None:
     tb.image("val/reference", hq, step)
 
 
+def _devices(device: str | torch.device) -> tuple[torch.device, bool, int, int]:
+    """This process's device, whether it joined a torchrun group, its rank and the group's size."""
+    dev = resolve_device(device)
+    joined = init_distributed(dev)
+    rank, world = dist_info()
+    return local_device(dev), joined, rank, world
+
+
+def _resume(run: _Run, work: Path, log: JsonlLog) -> int:
+    """Load the newest good checkpoint into ``run`` (logging the corrupt ones skipped); its iteration, or 0."""
+    payload, skipped = load_latest(work)
+    for p in skipped:
+        log.write(event="skipped-corrupt-checkpoint", file=p.name)
+    if payload is None:
+        return 0
+    run.model.load_state_dict(payload["model"])
+    run.opt.load_state_dict(payload["opt"])
+    log.write(event="resumed", iteration=payload["iteration"])
+    return payload["iteration"]
+
+
+def _create_out_dir(out_dir: Path, settings: dict, check: dict[str, Any], rank: int) -> None:
+    """Record the run's settings (rank 0) and make its checkpoint folder, or one line on why not."""
+    try:
+        prepare_workdir(out_dir, settings, write=rank == 0, **check)
+        if rank == 0:
+            (out_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputPathError(f"out: cannot create '{out_dir}' ({exc.strerror})") from None
+
+
 def train_restorer(
     task: str,
     loss: str | WeightedSum,
@@ -260,10 +291,7 @@ def train_restorer(
     foreign = _foreign_network(init, preset, task) if init is not None else None
     if foreign is not None:
         preset = replace(preset, model=foreign[1])
-    dev = resolve_device(device)
-    joined = init_distributed(dev)
-    rank, world = dist_info()
-    dev = local_device(dev)
+    dev, joined, rank, world = _devices(device)
     out_dir = Path(out_dir)
     final, work = out_dir / "model.pt", out_dir / "checkpoints"
     if final.exists() and not force and not resume:
@@ -275,26 +303,12 @@ def train_restorer(
     prepare_workdir(out_dir, settings, write=False, **check)  # refuse before the data is read
     run = _build(task, criterion or loss, preset, init, seed, dev, world, rank, data_root,  # reads the data first
                  foreign=foreign[0] if foreign is not None else None)
-    try:
-        prepare_workdir(out_dir, settings, write=rank == 0, **check)
-        if rank == 0:
-            work.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputPathError(f"out: cannot create '{out_dir}' ({exc.strerror})") from None
+    _create_out_dir(out_dir, settings, check, rank)
     if joined:
         dist.barrier()  # the other ranks read checkpoints only once rank 0 has checked the folder
     tb = TensorBoard(out_dir / "tensorboard" if tensorboard and rank == 0 else None)
     log = JsonlLog(out_dir / "metrics.jsonl", enabled=rank == 0, mirror=tb.log_event)
-    start = 0
-    if resume:
-        payload, skipped = load_latest(work)
-        for p in skipped:
-            log.write(event="skipped-corrupt-checkpoint", file=p.name)
-        if payload is not None:
-            run.model.load_state_dict(payload["model"])
-            run.opt.load_state_dict(payload["opt"])
-            start = payload["iteration"]
-            log.write(event="resumed", iteration=start)
+    start = _resume(run, work, log) if resume else 0
     bar = progress_bar(preset.iterations, initial=start, desc=f"{task} {loss}",
                        enabled=progress if rank == 0 else False)
     try:

@@ -182,6 +182,25 @@ def _save_png(path: Path, img: np.ndarray) -> None:
     Image.fromarray(img).save(path, format="PNG")
 
 
+def _write_images(tmp: Path, refs: dict[str, np.ndarray], images: dict[str, dict[str, np.ndarray]],
+                  conditions: list[str], crops: int, crop_size: int, *, catch: bool) -> list[dict]:
+    """Every scene's reference, catch image and conditions (each crop its own scene); the scenes' records."""
+    scenes = []
+    for scene, ref in refs.items():
+        stack = np.stack([images[c][scene] for c in conditions])
+        windows = crop_positions(stack, crops, crop_size) if crops else [(0, 0)]
+        for k, (y, x) in enumerate(windows):
+            name = f"{scene}_c{k}" if crops else scene
+            h, w = (crop_size, crop_size) if crops else ref.shape[:2]
+            _save_png(tmp / "images" / REFERENCE / f"{name}.png", ref[y:y + h, x:x + w])
+            if catch:
+                _save_png(tmp / "images" / CATCH_FOLDER / f"{name}.png", degrade_for_catch(ref[y:y + h, x:x + w]))
+            for c in conditions:
+                _save_png(tmp / "images" / folder_name(c) / f"{name}.png", images[c][scene][y:y + h, x:x + w])
+            scenes.append({"scene": name, "image": scene, "crop": [y, x, h, w]})
+    return scenes
+
+
 def build_study(out: Path, refs: dict[str, np.ndarray], images: dict[str, dict[str, np.ndarray]], *,
                 crops: int = 0, crop_size: int = 256, source: dict | None = None, practice: int = 0,
                 catch: int = 0, identical: int = 0, instructions: Path | None = None,
@@ -206,19 +225,7 @@ def build_study(out: Path, refs: dict[str, np.ndarray], images: dict[str, dict[s
         raise InvalidInputError("--reference: an image is named 'all', the name of the pooled scaling; rename it")
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        scenes = []
-        for scene, ref in refs.items():
-            stack = np.stack([images[c][scene] for c in conditions])
-            windows = crop_positions(stack, crops, crop_size) if crops else [(0, 0)]
-            for k, (y, x) in enumerate(windows):
-                name = f"{scene}_c{k}" if crops else scene
-                h, w = (crop_size, crop_size) if crops else ref.shape[:2]
-                _save_png(tmp / "images" / REFERENCE / f"{name}.png", ref[y:y + h, x:x + w])
-                if extra["catch"]:
-                    _save_png(tmp / "images" / CATCH_FOLDER / f"{name}.png", degrade_for_catch(ref[y:y + h, x:x + w]))
-                for c in conditions:
-                    _save_png(tmp / "images" / folder_name(c) / f"{name}.png", images[c][scene][y:y + h, x:x + w])
-                scenes.append({"scene": name, "image": scene, "crop": [y, x, h, w]})
+        scenes = _write_images(tmp, refs, images, conditions, crops, crop_size, catch=bool(extra["catch"]))
         meta = {"kind": "mdfloss.study", "version": 1, "conditions": conditions,
                 "folders": {c: folder_name(c) for c in conditions}, "scenes": scenes, "source": source or {},
                 "trials": extra}

@@ -43,13 +43,27 @@ def _error(status: int, message: str):
 
 
 def _routes(service: StudyService, page: str) -> list:
-    """The page, the API and the images; every refusal a JSON error."""
-    from starlette.concurrency import run_in_threadpool
-    from starlette.responses import FileResponse, HTMLResponse, JSONResponse
+    """The page, the images and the API; every refusal a JSON error."""
+    from starlette.responses import FileResponse, HTMLResponse
     from starlette.routing import Route
 
     def index(request):
         return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+    def image(request):
+        path = service.image_path(request.path_params["pair_id"], request.path_params["which"])
+        if path is None or not path.is_file():
+            return _error(404, "no such image")
+        return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+    return [Route("/", index), *_api_routes(service), Route("/image/{pair_id}/{which}", image)]
+
+
+def _api_routes(service: StudyService) -> list:
+    """``/api/study``, ``/api/observer``, ``/api/next`` and ``/api/answer``."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
 
     def study_info(request):
         return JSONResponse(service.study_info())
@@ -80,15 +94,8 @@ def _routes(service: StudyService, page: str) -> list:
         except AnswerRefused as exc:
             return _error(exc.status, str(exc))
 
-    def image(request):
-        path = service.image_path(request.path_params["pair_id"], request.path_params["which"])
-        if path is None or not path.is_file():
-            return _error(404, "no such image")
-        return FileResponse(path, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
-
-    return [Route("/", index), Route("/api/study", study_info), Route("/api/observer", observer_status),
-            Route("/api/next", next_pair), Route("/api/answer", answer, methods=["POST"]),
-            Route("/image/{pair_id}/{which}", image)]
+    return [Route("/api/study", study_info), Route("/api/observer", observer_status),
+            Route("/api/next", next_pair), Route("/api/answer", answer, methods=["POST"])]
 
 
 class _TokenCheck:
