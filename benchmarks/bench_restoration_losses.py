@@ -23,9 +23,9 @@ from mdfloss.restoration.models import build_model
 from mdfloss.restoration.presets import restorer_preset
 
 DEFAULT_LOSSES = {
-    "sisr": "l1,l2,ssim,msssim,mdf:sisr,mdf:sisr@pyramid,mdf:published-sisr",
-    "jpeg": "l1,l2,ssim,msssim,mdf:jpeg,mdf:jpeg@pyramid,mdf:published-jpeg",
-    "denoise": "l1,l2,ssim,msssim,mdf:denoise,mdf:denoise@pyramid",
+    "sisr": "l1,l2,ssim,msssim,mdf:sisr@reference,mdf:sisr@pyramid,mdf:published-sisr@reference",
+    "jpeg": "l1,l2,ssim,msssim,mdf:jpeg@reference,mdf:jpeg@pyramid,mdf:published-jpeg@reference",
+    "denoise": "l1,l2,ssim,msssim,mdf:denoise@reference,mdf:denoise@pyramid",
 }
 
 

@@ -29,7 +29,7 @@ CASES = [
     ("Inf in target", lambda: (ok(1, 3, 32, 32), ok(1, 3, 32, 32).index_fill_(3, torch.tensor([0]), float("inf"))), InvalidInputError, r"target: holds NaN or Inf"),
     ("above range", lambda: (ok(1, 3, 32, 32) * 255, ok(1, 3, 32, 32)), InvalidInputError, r"prediction: values must lie in \[0, data_range=1\].*check_range=False"),
     ("below range", lambda: (ok(1, 3, 32, 32) - 0.5, ok(1, 3, 32, 32)), InvalidInputError, r"values must lie in"),
-    ("smaller than receptive field", lambda: (ok(1, 3, 10, 32), ok(1, 3, 10, 32)), InvalidInputError, r"smaller than the critics' receptive field \(11 px\)"),
+    ("smaller than receptive field", lambda: (ok(1, 3, 10, 32), ok(1, 3, 10, 32)), InvalidInputError, r"too small for pyramid mode: every selected scale would be smaller than 11 px"),
     ("empty batch", lambda: (ok(0, 3, 32, 32), ok(0, 3, 32, 32)), InvalidInputError, r"batch is empty"),
 ]
 

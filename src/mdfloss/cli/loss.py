@@ -62,7 +62,8 @@ def _calibration_line(w) -> str:
 @click.argument("image_a", type=click.Path(dir_okay=True))
 @click.argument("image_b", type=click.Path(dir_okay=True))
 @click.option("--loss", "loss_name", default="sisr", show_default=True, help="Shipped loss name or loss file.")
-@click.option("--mode", type=click.Choice(MODES), default="reference", show_default=True)
+@click.option("--mode", type=click.Choice(MODES), default="pyramid", show_default=True,
+              help="pyramid: each critic at its own scale (the default); reference: as published.")
 def compare(image_a: str, image_b: str, loss_name: str, mode: str) -> None:
     """Print the MDF loss between two images of the same size."""
     import torch

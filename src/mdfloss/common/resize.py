@@ -15,7 +15,11 @@ def resize(x: torch.Tensor, size: tuple[int, int] | torch.Size) -> torch.Tensor:
     """
     if tuple(x.shape[-2:]) == tuple(size):
         return x
-    return F.interpolate(x, size=(int(size[0]), int(size[1])), mode="bicubic", align_corners=False, antialias=True)
+    out_size = (int(size[0]), int(size[1]))
+    if x.device.type == "cpu" and x.dtype in (torch.bfloat16, torch.float16):
+        # PyTorch's antialiased bicubic has no half-precision CPU kernel: resize in float32, return the input's dtype
+        return F.interpolate(x.float(), size=out_size, mode="bicubic", align_corners=False, antialias=True).to(x.dtype)
+    return F.interpolate(x, size=out_size, mode="bicubic", align_corners=False, antialias=True)
 
 
 def scale_size(height: int, width: int, factor: float) -> tuple[int, int]:

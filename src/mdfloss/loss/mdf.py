@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -52,7 +53,8 @@ class MDFLoss(nn.Module):
 
     Args:
         weights: a :class:`~mdfloss.loss.weights.LossWeights` (see :meth:`from_file`, :meth:`pretrained`).
-        mode: ``"reference"`` runs every critic on the full-resolution image, exactly
+        mode: ``"pyramid"`` (the default since 0.2, as everywhere in mdfloss) or ``"reference"``.
+            ``"reference"`` runs every critic on the full-resolution image, exactly
             as published; cost grows with the number of critics times the pixels
             (71 GFLOP per 256x256 forward for the published SISR loss).
             ``"pyramid"`` shows critic ``k`` the image resized to the scale it was
@@ -99,7 +101,7 @@ class MDFLoss(nn.Module):
         self,
         weights: LossWeights,
         *,
-        mode: str = "reference",
+        mode: str = "pyramid",
         scales: Sequence[int] | None = None,
         taps: Sequence[str] | None = None,
         reduction: str = "mean",
@@ -157,21 +159,21 @@ class MDFLoss(nn.Module):
         return cls.from_file(pretrained_path(name), **kwargs)
 
     @classmethod
-    def load(cls, name_or_path: str | Path, **kwargs: Any) -> "MDFLoss":
-        """A shipped loss by name, or a loss file by path."""
+    def load(cls, loss: str | Path, **kwargs: Any) -> "MDFLoss":
+        """``loss``: a shipped loss by name, or a loss file by path (as everywhere in the API)."""
         from mdfloss.loss.assets import resolve_loss_path
 
-        return cls.from_file(resolve_loss_path(name_or_path), **kwargs)
+        return cls.from_file(resolve_loss_path(loss), **kwargs)
 
     @classmethod
-    def random(cls, name_or_path: str | Path, seed: int = 0, **kwargs: Any) -> "MDFLoss":
+    def random(cls, loss: str | Path, seed: int = 0, **kwargs: Any) -> "MDFLoss":
         """The architecture of a shipped loss or loss file with Phase 1's initial weights drawn from ``seed``,
         never trained: the control that says what Phase 1 adds (:mod:`mdfloss.loss.random_critics`). Same
         ``kwargs`` as the class."""
         from mdfloss.loss.assets import resolve_loss_path
         from mdfloss.loss.random_critics import random_critics
 
-        return cls(random_critics(load_loss_file(resolve_loss_path(name_or_path)), seed), **kwargs)
+        return cls(random_critics(load_loss_file(resolve_loss_path(loss)), seed), **kwargs)
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -291,9 +293,9 @@ def _cached_weights(source: str, mtime_ns: int) -> LossWeights:
 def mdf_loss(
     prediction: torch.Tensor,
     target: torch.Tensor,
-    weights: str | Path | LossWeights = "sisr",
+    loss: str | Path | LossWeights = "sisr",
     *,
-    mode: str = "reference",
+    mode: str = "pyramid",
     scales: Sequence[int] | None = None,
     taps: Sequence[str] | None = None,
     reduction: str = "mean",
@@ -301,10 +303,12 @@ def mdf_loss(
     check_range: bool = True,
     normalize: bool = False,
     calibrated: bool | None = None,
+    weights: str | Path | LossWeights | None = None,
 ) -> torch.Tensor:
     """Function form of :class:`MDFLoss`, with the same arguments.
 
-    ``weights`` is a shipped loss name, a loss-file path or a ``LossWeights``.
+    ``loss`` is a shipped loss name, a loss-file path or a ``LossWeights`` (``weights=``, its name before 0.2,
+    still works for this release and warns).
     Loaded files are cached (keyed by path and modification time); each call builds a
     fresh module from the cached, read-only weights (folding costs well under a millisecond
     per critic), so no state is shared between calls.
@@ -316,12 +320,16 @@ def mdf_loss(
         >>> float(mdf_loss(x, x, "published-jpeg"))
         0.0
     """
-    if not isinstance(weights, LossWeights):
+    if weights is not None:
+        warnings.warn("mdf_loss(weights=...) is now mdf_loss(loss=...); weights= goes in the next release",
+                      DeprecationWarning, stacklevel=2)
+        loss = weights
+    if not isinstance(loss, LossWeights):
         from mdfloss.loss.assets import resolve_loss_path
 
-        path = resolve_loss_path(weights)
+        path = resolve_loss_path(loss)
         mtime = path.stat().st_mtime_ns if path.is_file() else 0
-        weights = _cached_weights(str(weights), mtime)
-    module = MDFLoss(weights, mode=mode, scales=scales, taps=taps, reduction=reduction, data_range=data_range,
+        loss = _cached_weights(str(loss), mtime)
+    module = MDFLoss(loss, mode=mode, scales=scales, taps=taps, reduction=reduction, data_range=data_range,
                      check_range=check_range, normalize=normalize, calibrated=calibrated)
     return module(prediction, target)

@@ -31,7 +31,7 @@ from mdfloss.common.runs import normal_settings, recorded_settings
 from mdfloss.restoration.bench_presets import BENCH_PRESETS, BenchPreset
 from mdfloss.restoration.data import PairedFolders, resolve_set, set_record
 from mdfloss.restoration.evaluate import evaluate, load_restorer
-from mdfloss.restoration.losses.spec import build_loss
+from mdfloss.restoration.losses.spec import build_loss, implicit_settings
 from mdfloss.restoration.perceptual import DEFAULT_JOD_DISPLAY, cvvdp_model
 from mdfloss.restoration.presets import RestorerPreset, restorer_preset
 from mdfloss.restoration.train import train_restorer
@@ -43,7 +43,7 @@ def _train_or_reuse(task: str, loss: str, out_dir: Path, preset, init: Path | No
     """A finished run with the same task, loss, preset and seed is reused; an unfinished one resumes;
     a run started with other settings (finished or not) is discarded and trained again."""
     final = out_dir / "model.pt"
-    wanted = {"task": task, "loss": loss, "preset": preset.to_dict(), "seed": seed}
+    wanted = {"task": task, "loss": loss, "preset": preset.to_dict(), "seed": seed, **implicit_settings(loss)}
     if final.exists():
         record = load_restorer(final)[1]
         if {k: record.get(k) for k in wanted} == normal_settings(wanted):
@@ -219,7 +219,8 @@ def _finished(plan: _Plan, loss: str, seed: int) -> Path | None:
     if not model.is_file():
         return None
     record = load_restorer(model)[1]
-    wanted = {"task": plan.task, "loss": loss, "preset": plan.tuned.to_dict(), "seed": seed}
+    wanted = {"task": plan.task, "loss": loss, "preset": plan.tuned.to_dict(), "seed": seed,
+              **implicit_settings(loss)}
     return model if {k: record.get(k) for k in wanted} == normal_settings(wanted) else None
 
 

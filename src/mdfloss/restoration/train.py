@@ -46,6 +46,7 @@ from mdfloss.restoration import foreign_models
 from mdfloss.restoration.data import EvalPairs, TrainPatches, resolve_set
 from mdfloss.restoration.evaluate import is_restorer_file
 from mdfloss.restoration.losses import WeightedSum, build_loss
+from mdfloss.restoration.losses.spec import implicit_settings
 from mdfloss.restoration.metrics import fidelity
 from mdfloss.restoration.models import MODEL_KIND, build_model
 from mdfloss.restoration.presets import RestorerPreset
@@ -174,7 +175,8 @@ def _save_model(run: _Run, final: Path, task: str, loss: str, preset: RestorerPr
                 seen: int) -> None:
     buf = io.BytesIO()
     torch.save({"model": run.model.state_dict(), "task": task, "loss": loss, "preset": preset.to_dict(),
-                "seed": seed, "world_size": run.world, "seconds": seconds, "patches_per_s": seen / seconds}, buf)
+                **implicit_settings(loss), "seed": seed, "world_size": run.world, "seconds": seconds,
+                "patches_per_s": seen / seconds}, buf)
     atomic_write_bytes(final, buf.getvalue())
 
 
@@ -296,7 +298,7 @@ def train_restorer(
     final, work = out_dir / "model.pt", out_dir / "checkpoints"
     if final.exists() and not force and not resume:
         raise OutputPathError(f"out: '{final}' already exists; pass --force to overwrite or --resume")
-    settings = {"task": task, "loss": loss, "preset": preset.to_dict(), "seed": seed,
+    settings = {"task": task, "loss": loss, "preset": preset.to_dict(), "seed": seed, **implicit_settings(loss),
                 "init_sha256": sha256_file(init) if init is not None and Path(init).is_file() else None}
     check: dict[str, Any] = dict(resume=resume, force=force, has_checkpoints=bool(list_checkpoints(work)),
                                  clear=[work, out_dir / "metrics.jsonl", final])

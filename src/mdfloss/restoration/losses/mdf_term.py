@@ -61,7 +61,7 @@ class MDFTerm(nn.Module):
     calibrated unless ``@uncalibrated``); ``random=SEED`` replaces the trained weights with Phase 1's initial
     ones drawn from SEED (:func:`mdfloss.loss.random_critics.random_critics`), keeping the architecture."""
 
-    def __init__(self, term: str, source: str, *, mode: str = "reference", scales: list[int] | None = None,
+    def __init__(self, term: str, source: str, *, mode: str = "pyramid", scales: list[int] | None = None,
                  taps: list[str] | None = None, finest: int | None = None, bf16: bool = False,
                  normalize: bool = False, calibrated: bool | None = None,
                  random: int | None = None) -> None:

@@ -5,9 +5,9 @@ registry :data:`LOSSES` (add one with :func:`register_loss`; ``loss_table()`` li
 
 {table}
 
-Options of ``mdf``, each after ``@``: ``@pyramid`` (or ``@reference``), ``@finest=N`` (the N finest
-scales), ``@scales=A-B`` or ``@scales=A.B.C`` (0 = coarsest), ``@taps=head.body``, ``@bf16`` (the MDF
-term under bfloat16 autocast), ``@normalize``, ``@uncalibrated``, ``@random=SEED`` (the named loss's
+Options of ``mdf``, each after ``@``: ``@reference`` (the published way; pyramid mode is the default),
+``@finest=N`` (the N finest scales), ``@scales=A-B`` or ``@scales=A.B.C`` (0 = coarsest), ``@taps=head.body``,
+``@bf16`` (the MDF term under bfloat16 autocast), ``@normalize``, ``@uncalibrated``, ``@random=SEED`` (the named loss's
 architecture with Phase 1's initial weights drawn from SEED, never trained: the control for Phase 1).
 
 ``vgg`` and ``lpips`` take a weights file or ``random=SEED`` (the trunk drawn from SEED), and ``@bf16``.
@@ -147,7 +147,7 @@ for _name, _entry in {
     "l2": LossEntry(_no_argument(L2Loss), "l2", "mean squared error"),
     "ssim": LossEntry(_no_argument(SSIMLoss), "ssim", "1 - SSIM (pytorch-msssim, Gaussian window 11, sigma 1.5)"),
     "msssim": LossEntry(_no_argument(MSSSIMLoss), "msssim", "1 - MS-SSIM (pytorch-msssim)"),
-    "mdf": LossEntry(_mdf, "mdf:NAME_OR_FILE[@option...]", "MDF loss (reference mode unless @pyramid)"),
+    "mdf": LossEntry(_mdf, "mdf:NAME_OR_FILE[@option...]", "MDF loss (pyramid mode unless @reference)"),
     "vgg": LossEntry(_feature_net("vgg", random_vgg19, load_vgg19, VGGLoss), "vgg:PATH|random=SEED[@bf16]",
                      "VGG19 relu5_4 feature MSE; ImageNet weights from a local file (not shipped), or random"),
     "lpips": LossEntry(_feature_net("lpips", LPIPS.random, LPIPS.from_file, LPIPSLoss),
@@ -198,6 +198,18 @@ def expand_loss(spec: str, task: str) -> str:
             name = f"mdf:{task}{name.strip()[3:]}"
         terms.append(f"{weight.strip()}*{name.strip()}" if star else name.strip())
     return "+".join(terms)
+
+
+def implicit_settings(spec: str) -> dict[str, str]:
+    """What a spec leaves to a default that changed: an ``mdf`` term without ``@pyramid`` or ``@reference`` runs in
+    pyramid mode since 0.2 (reference before). Runs record it, so a run of the same spec made before the change
+    is neither resumed nor reused as if it had run the same loss."""
+    for term in spec.split("+"):
+        name = term.strip().rpartition("*")[2]
+        if (name == "mdf" or name.startswith(("mdf:", "mdf@"))) and not {"pyramid", "reference"} & set(
+                name.split("@")[1:]):
+            return {"mdf_default_mode": "pyramid"}
+    return {}
 
 
 def build_loss(spec: str, *, task: str | None = None) -> WeightedSum:
