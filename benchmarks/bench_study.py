@@ -15,7 +15,7 @@ import numpy as np
 
 from mdfloss.study.analysis import scale_study
 from mdfloss.study.answers import scaled_only
-from mdfloss.study.crowd import simulate_crowd
+from study_crowd import simulate_crowd  # noqa: I001 - a sibling module of benchmarks/
 from mdfloss.study.plan import plan_study, simulated_power
 from mdfloss.study.screening import screen_observers
 from mdfloss.study.simulate import rmse_to_truth, simulate

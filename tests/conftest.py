@@ -64,3 +64,18 @@ def browser():
 
     with chromium() as b:
         yield b
+
+
+def benchmark_module(name: str):
+    """A module of benchmarks/ (scripts and their helpers are not part of the package)."""
+    import importlib.util
+
+    import sys
+
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module

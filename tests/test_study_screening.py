@@ -14,7 +14,6 @@ from starlette.testclient import TestClient  # noqa: E402
 from mdfloss.study.analysis import scale_study  # noqa: E402
 from mdfloss.study.answers import CATCH_DEGRADED, CATCH_REFERENCE, Answer, read_answers_csv, write_answers_csv  # noqa: E402
 from mdfloss.study.codes import completion_code, study_secret  # noqa: E402
-from mdfloss.study.crowd import simulate_crowd  # noqa: E402
 from mdfloss.study.screening import screen_observer  # noqa: E402
 from mdfloss.study.server import make_app  # noqa: E402
 from mdfloss.study.simulate import rmse_to_truth  # noqa: E402
@@ -22,6 +21,9 @@ from mdfloss.study.store import read_study_answers  # noqa: E402
 
 from .conftest import run_cli as run  # noqa: E402
 from .study_helpers import make_study  # noqa: E402
+from .conftest import benchmark_module  # noqa: E402
+
+simulate_crowd = benchmark_module("study_crowd").simulate_crowd  # a simulated crowd: only tests and a benchmark use it
 
 
 def _answer_all(client, observer: str, choose=lambda served: "left") -> list:
