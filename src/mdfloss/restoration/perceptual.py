@@ -25,7 +25,6 @@ if TYPE_CHECKING:  # torch is imported where it is used, so the command line can
     import torch
 
 DEFAULT_JOD_DISPLAY = "standard_fhd"
-PERCEPTUAL_METRICS = ("jod", "flip", "haarpsi", "mdsi")
 
 
 @contextlib.contextmanager
@@ -89,22 +88,3 @@ def piq_metric(name: str, pred: torch.Tensor, target: torch.Tensor) -> float:
     """piq's ``haarpsi`` or ``mdsi`` of one pair."""
     piq = require("piq", "metrics", "the HaarPSI and MDSI metrics")
     return float(getattr(piq, name)(pred.float().clamp(0, 1), target.float().clamp(0, 1), data_range=1.0))
-
-
-def perceptual(pred: torch.Tensor, target: torch.Tensor, jod_display: str = DEFAULT_JOD_DISPLAY, *,
-               jod_model=None) -> dict[str, float]:
-    """JOD, FLIP, HaarPSI and MDSI for one image pair (1, 3, H, W) in [0, 1].
-
-    ``jod_model``: a :func:`cvvdp_model` for ``jod_display``, to reuse across images.
-    """
-    from mdfloss.common.validation import check_pair
-
-    require("piq", "metrics", "the HaarPSI and MDSI metrics")
-    check_pair(pred, target, 1.0, check_range=False)
-    if pred.shape[:2] != (1, 3):
-        raise InvalidInputError(f"prediction: expected one RGB image (1, 3, H, W), got shape {tuple(pred.shape)}")
-    from mdfloss.restoration.metric_table import METRICS
-
-    pred, target = pred.float().clamp(0, 1), target.float().clamp(0, 1)
-    context = {"jod_display": jod_display, "jod_model": jod_model}
-    return {name: float(METRICS[name].fn(pred, target, context)) for name in PERCEPTUAL_METRICS}
