@@ -39,7 +39,7 @@ from mdfloss.tasks import Task, get_task
 
 
 def _train_or_reuse(task: str, loss: str, out_dir: Path, preset, init: Path | None, *, seed: int,
-                    criterion=None, **kw) -> Path:
+                    criterion=None, **kw) -> Path | None:
     """A finished run with the same task, loss, preset and seed is reused; an unfinished one resumes;
     a run started with other settings (finished or not) is discarded and trained again."""
     final = out_dir / "model.pt"
@@ -52,10 +52,8 @@ def _train_or_reuse(task: str, loss: str, out_dir: Path, preset, init: Path | No
     recorded = recorded_settings(out_dir)
     if recorded is not None and {k: recorded.get(k) for k in wanted} != normal_settings(wanted):
         shutil.rmtree(out_dir)
-    model = train_restorer(task, criterion or loss, out_dir, preset, init=init, resume=True, seed=seed, **kw)
-    if model is None:  # only a stop_after run ends early, and the benchmark never asks for one
-        raise RuntimeError(f"{out_dir}: the run stopped without writing its model")
-    return model
+    # None on the ranks other than 0 under torchrun: rank 0 alone writes (and evaluates) the model
+    return train_restorer(task, criterion or loss, out_dir, preset, init=init, resume=True, seed=seed, **kw)
 
 
 def run_name(loss: str, seed: int, first_seed: int) -> str:
@@ -207,7 +205,7 @@ def _pretrained(plan: _Plan, *, train: bool = True) -> Path | None:
         return _train_or_reuse(plan.task, "l1", run, plan.base, None, seed=plan.first_seed, **plan.kw)
 
 
-def _fine_tune(plan: _Plan, loss: str, seed: int, init: Path | None) -> Path:
+def _fine_tune(plan: _Plan, loss: str, seed: int, init: Path | None) -> Path | None:
     name = run_name(loss, seed, plan.first_seed)
     return _train_or_reuse(plan.task, loss, plan.out_dir / f"loss_{name}", plan.tuned, init, seed=seed,
                            criterion=plan.criteria.get(loss), **plan.kw)
@@ -263,7 +261,9 @@ def run_benchmark(task: str, losses: list[str], preset: str, out_dir: str | Path
     jod_model = cvvdp_model(jod_display) if plan.bench.perceptual else None
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     init = _pretrained(plan)
-    models = {loss: [_fine_tune(plan, loss, s, init) for s in plan.seeds] for loss in plan.losses}
+    # One process (run_benchmark is not for torchrun: spread runs with run_one): every run returns its model.
+    models = {loss: [m for s in plan.seeds if (m := _fine_tune(plan, loss, s, init)) is not None]
+              for loss in plan.losses}
     return _report(plan, models, jod_model, missing=[])
 
 
@@ -297,7 +297,7 @@ def run_one(task: str, loss: str, preset: str, out_dir: str | Path, *, run_seed:
     if not specs:
         return init
     model = _fine_tune(plan, plan.losses[0], run_seed, init)
-    if rank != 0:
+    if rank != 0 or model is None:
         return None  # rank 0 alone evaluates and writes
     _evaluate_run(plan, _eval_sets(plan), model, plan.losses[0], run_seed, jod_model)
     return model
