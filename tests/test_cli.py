@@ -109,3 +109,38 @@ def test_old_option_spellings_still_work_with_a_note(capsys, tmp_path):
     old = run_cli(capsys, *args, "--sampling", "random")
     assert new[0] == old[0] == 0 and new[1] == old[1] and "--sampling is deprecated" in old[2]
     assert "random" in new[1] and "active" not in new[1]  # the value took effect: one strategy, not both
+
+
+def test_info_shows_every_training_image_of_a_loss_trained_on_several(capsys, tmp_path):
+    from mdfloss.loss.assets import pretrained_path
+    from mdfloss.loss.weights import load_loss_file, save_loss_file
+
+    w = load_loss_file(pretrained_path("jpeg"))
+    w.metadata["training_image"] = [{"name": "a.png", "sha256": "ab" * 32, "size": [64, 48]},
+                                    {"name": "b.png", "sha256": "cd" * 32, "size": [64, 48]}]
+    save_loss_file(tmp_path / "two.safetensors", w)
+    code, out, err = run_cli(capsys, "info", tmp_path / "two.safetensors")
+    assert code == 0, err
+    assert "2 images: a.png sha256 abababab" in out and "b.png sha256 cdcdcdcd" in out
+
+
+def test_a_restorer_given_as_a_loss_is_told_where_it_goes(capsys, tmp_path):
+    import torch
+
+    torch.save({"model": {}, "task": "jpeg"}, tmp_path / "model.pt")
+    code, out, err = run_cli(capsys, "info", tmp_path / "model.pt")
+    assert code == 2 and "mdfloss evaluate --model FILE" in err and err.count("\n") == 1
+
+
+def test_an_hwc_image_gets_the_advice_that_fixes_it():
+    import torch
+
+    from mdfloss import InvalidInputError, mdf_loss
+
+    hwc = torch.rand(96, 96, 3)
+    with pytest.raises(InvalidInputError, match=r"looks like \(H, W, C\): use x.permute\(2, 0, 1\).unsqueeze\(0\)"):
+        mdf_loss(hwc, hwc, "sisr")
+    fixed = hwc.permute(2, 0, 1).unsqueeze(0)
+    assert float(mdf_loss(fixed, fixed, "sisr")) == 0.0  # the advice works
+    with pytest.raises(InvalidInputError, match=r"add a batch dimension with x.unsqueeze\(0\)"):
+        mdf_loss(fixed[0], fixed[0], "sisr")

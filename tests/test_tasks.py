@@ -231,7 +231,9 @@ def test_folder_scoring_compares_named_folders_and_refuses_missing_images(tmp_pa
     assert code == 0, err
     assert (tmp_path / "s_mild.csv").is_file() and (tmp_path / "s_worse.csv").is_file()
     md = (tmp_path / "s.md").read_text()
-    assert md.strip() == out.strip() and "Paired difference to mild" in md
+    # the terminal marks bold with a star (no literal Markdown), and says which files it wrote
+    assert md.replace("**", "*").strip() == out.strip() and "**" not in out and "Paired difference to mild" in md
+    assert "wrote s_mild.csv, s_worse.csv (one CSV per folder) and s.md" in err
     # 8 levels lose several dB of PSNR to 64 levels on every image: the difference is significant (bold).
     worse_row = [line for line in md.splitlines() if line.startswith("| worse |")][-1]
     assert worse_row.split("|")[2].strip().startswith("**-")
@@ -240,6 +242,13 @@ def test_folder_scoring_compares_named_folders_and_refuses_missing_images(tmp_pa
     assert code == 2 and "has no image for baby" in err and err.count("\n") == 1
     code, out, err = run(capsys, "evaluate", "--reference", ref)
     assert code == 2 and "at least one --restored" in err
+    code, out, err = run(capsys, "evaluate", "--reference", ref, "--restored", tmp_path / "nowhere", "--no-perceptual")
+    assert code == 2 and "is not a folder of images" in err and err.count("\n") == 1
+    code, out, err = run(capsys, "evaluate", "--reference", ref / "baby.png", "--restored", mild, "--no-perceptual")
+    assert code == 2 and "--reference:" in err and "not a folder of images" in err and err.count("\n") == 1
+    _write(mild / "bird.bmp", np.zeros((8, 8, 3), np.uint8))  # a second file named 'bird'
+    code, out, err = run(capsys, "evaluate", "--reference", ref, "--restored", mild, "--no-perceptual")
+    assert code == 2 and "'bird.bmp'" in err and "'bird.png'" in err and "share the name 'bird'" in err
     code, out, err = run(capsys, "evaluate", "--model", "m.pt")
     assert code == 2 and "--model/--set: give both" in err
 

@@ -24,7 +24,6 @@ def info(file: str, as_json: bool) -> None:
         click.echo(json.dumps(meta, indent=2, sort_keys=True))
         return
     dist = meta.get("distortion") or {}
-    img = meta.get("training_image") or {}
     rows = [
         ("file", str(path)),
         ("task", meta.get("task")),
@@ -34,8 +33,7 @@ def info(file: str, as_json: bool) -> None:
         ("default scales", meta.get("default_scales")),
         ("default taps", meta.get("default_taps")),
         ("input range", meta["input_range"]),
-        ("training image",
-         f"{img.get('name')} sha256 {img.get('sha256', '')[:16]}… {img.get('size')}" if img else "not recorded"),
+        ("training image", _images_line(meta.get("training_image"))),
         ("calibration", _calibration_line(w)),
         ("format version", meta["format_version"]),
         ("source", meta.get("source")),
@@ -43,6 +41,15 @@ def info(file: str, as_json: bool) -> None:
     ]
     for k, v in rows:
         click.echo(f"{k:>15}: {v}")
+
+
+def _images_line(images) -> str:
+    """The training image, or each of several (a loss trained with --image A --image B records a list)."""
+    if not images:
+        return "not recorded"
+    items = images if isinstance(images, list) else [images]
+    text = "; ".join(f"{i.get('name')} sha256 {str(i.get('sha256', ''))[:16]}… {i.get('size')}" for i in items)
+    return text if len(items) == 1 else f"{len(items)} images: {text}"
 
 
 def _calibration_line(w) -> str:

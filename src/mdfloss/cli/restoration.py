@@ -131,14 +131,22 @@ def _score_folders(reference, restored, border, model_path, set_name, out_csv, j
                                     f"got {item!r}")
         if name in folders:
             raise InvalidInputError(f"--restored: the name {name!r} is given twice; name them as NAME=DIR")
+        if not Path(folder).is_dir():
+            raise InvalidInputError(f"--restored {name}: '{folder}' is not a folder of images")
         folders[name] = folder
+    if not Path(reference).is_dir():
+        raise InvalidInputError(f"--reference: '{reference}' is not a folder of images; give the folder of references")
     scores = score_folders(reference, folders, border=border, perceptual=not no_perceptual, jod_display=jod_display,
                            out_csv=out_csv)
     if len(folders) == 1:
         for k, v in next(iter(scores.means.values())).items():
             click.echo(f"{k:>9}: {v:.4f}")
-    else:
-        click.echo("\n".join(scores.report()))
+    else:  # on the terminal, bold is marked with a star rather than Markdown's literal **
+        click.echo("\n".join(line.replace("**", "*") for line in scores.report()))
+    if out_csv is not None and len(folders) > 1:
+        stem, suffix = Path(out_csv).stem, Path(out_csv).suffix or ".csv"
+        click.echo(f"wrote {', '.join(f'{stem}_{n}{suffix}' for n in folders)} (one CSV per folder) and "
+                   f"{stem}.md (the table above) beside {out_csv}", err=True)
 
 
 @click.command()

@@ -34,7 +34,11 @@ def check_image_tensor(argument: str, x: Any, data_range: float, check_range: bo
     if not isinstance(x, torch.Tensor):
         raise InvalidTypeError(f"{argument}: expected a torch.Tensor, got {type(x).__name__}")
     if x.ndim != 4:
-        hint = "; add a batch dimension with x.unsqueeze(0)" if x.ndim == 3 else ""
+        hint = ""
+        if x.ndim == 3:  # (C, H, W) needs a batch dimension; (H, W, C), as images load, needs its channels moved too
+            hint = ("; it looks like (H, W, C): use x.permute(2, 0, 1).unsqueeze(0)"
+                    if x.shape[-1] in (1, 3) and x.shape[0] not in (1, 3) else
+                    "; add a batch dimension with x.unsqueeze(0)")
         raise InvalidInputError(f"{argument}: expected shape (N, C, H, W), got {tuple(x.shape)}{hint}")
     if x.shape[1] not in (1, 3):
         raise InvalidInputError(

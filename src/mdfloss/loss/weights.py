@@ -191,8 +191,9 @@ def load_loss_file(path: str | Path) -> LossWeights:
     where = f"loss file '{path}'"
     if _looks_like_pickle(raw):
         raise WeightFileError(
-            f"{where} is a pickle/torch archive, which mdfloss never loads; convert a published "
-            "file with 'mdfloss convert-reference IN.pth OUT.safetensors'"
+            f"{where} is a pickle/torch archive, which mdfloss never loads as a loss: a restoration network "
+            "(train-restorer's model.pt) is scored with 'mdfloss evaluate --model FILE', and only the MDF authors' "
+            "published critics convert, with 'mdfloss convert-reference IN.pth OUT.safetensors'"
         )
     if len(raw) < 8:
         raise WeightFileError(f"{where} is empty or truncated ({len(raw)} bytes)")

@@ -24,9 +24,20 @@ from mdfloss.restoration.evaluate import score_pair, write_rows
 from mdfloss.restoration.stats import paired_difference
 
 
+def _by_stem(files: list[Path], argument: str) -> dict[str, Path]:
+    """Images by file name without suffix; two files with one stem (a.png, a.bmp) are refused, not one picked."""
+    out: dict[str, Path] = {}
+    for f in files:
+        if f.stem in out:
+            raise ImageReadError(f"{argument}: '{out[f.stem].name}' and '{f.name}' share the name '{f.stem}', so "
+                                 "which one to score is unclear; keep one of them")
+        out[f.stem] = f
+    return out
+
+
 def _matched_files(reference: Path, restored: Path, name: str) -> list[tuple[Path, Path]]:
-    refs = {f.stem: f for f in list_images(reference)}
-    outs = {f.stem: f for f in list_images(restored)}
+    refs = _by_stem(list_images(reference), "--reference")
+    outs = _by_stem(list_images(restored), f"--restored {name}")
     missing = sorted(set(refs) - set(outs))
     if missing:
         more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
