@@ -303,3 +303,22 @@ def test_replacing_a_registered_task_serves_the_new_one():
         register_task("swap_test", lambda x: x * 0.25)
     register_task("swap_test", lambda x: x * 0.25, replace=True)
     assert float(get_task("swap_test")(x, torch.Generator()).mean()) == 0.25
+
+
+def test_a_plugin_in_a_file_next_to_the_data_needs_no_pythonpath(tmp_path):
+    from mdfloss.phase1.distortions import make_distortion
+
+    (tmp_path / "mytasks.py").write_text("def colour_shift(x, amount=0.1):\n    return (x + amount).clamp(0, 1)\n")
+    spec = f"{tmp_path / 'mytasks.py'}:colour_shift"
+    x = torch.full((1, 3, 8, 8), 0.5)
+    assert float(get_task(spec, {"amount": 0.2})(x, torch.Generator()).mean()) == pytest.approx(0.7)
+    assert float(make_distortion(spec, {"amount": 0.1})(x, torch.Generator()).mean()) == pytest.approx(0.6)
+    with pytest.raises(InvalidInputError, match="is not a file; give path/to/file.py:function"):
+        get_task(f"{tmp_path / 'nothere.py'}:f")
+    (tmp_path / "broken.py").write_text("raise RuntimeError('boom')\n")
+    with pytest.raises(InvalidInputError, match="raised RuntimeError when loaded: boom"):
+        get_task(f"{tmp_path / 'broken.py'}:f")
+    with pytest.raises(InvalidInputError, match="no callable named 'nope'"):
+        get_task(f"{tmp_path / 'mytasks.py'}:nope")
+    with pytest.raises(InvalidInputError, match="a plug-in in a file is given as path/to/file.py:function"):
+        get_task("mytasks:colour_shift")

@@ -224,13 +224,40 @@ def _plugin_def(name: str, fn: Callable[..., torch.Tensor], **sets: Any) -> Task
                    phase1=lambda p: (name, dict(p)), plugin=fn, **sets)
 
 
-def import_plugin(spec: str) -> Callable[..., torch.Tensor]:
-    """The callable named by ``"package.module:function"``."""
-    module_name, _, attr = spec.partition(":")
+def _module_from_file(path: str, spec: str):
+    """A plug-in module given as a file (``path/to/file.py:function``): no PYTHONPATH needed."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    file = Path(path).expanduser().resolve()
+    if not file.is_file():
+        raise InvalidInputError(f"task: {path!r} of {spec!r} is not a file; give path/to/file.py:function")
+    name = f"mdfloss_plugin_{abs(hash(str(file)))}"
+    loader_spec = importlib.util.spec_from_file_location(name, file)
+    if loader_spec is None or loader_spec.loader is None:
+        raise InvalidInputError(f"task: cannot load {path!r} as Python for {spec!r}")
+    module = importlib.util.module_from_spec(loader_spec)
+    sys.modules[name] = module  # dataclasses and pickling look a module up there
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise InvalidInputError(f"task: cannot import module {module_name!r} for {spec!r} ({exc})") from None
+        loader_spec.loader.exec_module(module)
+    except Exception as exc:  # noqa: BLE001 - a user's file may raise anything; name it in one line
+        del sys.modules[name]
+        raise InvalidInputError(f"task: {path!r} raised {type(exc).__name__} when loaded: {exc}") from None
+    return module
+
+
+def import_plugin(spec: str) -> Callable[..., torch.Tensor]:
+    """The callable named by ``"package.module:function"`` or ``"path/to/file.py:function"``."""
+    module_name, _, attr = spec.rpartition(":")
+    if module_name.endswith(".py") or "/" in module_name or "\\" in module_name:
+        module = _module_from_file(module_name, spec)
+    else:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise InvalidInputError(f"task: cannot import module {module_name!r} for {spec!r} ({exc}); a plug-in "
+                                    "in a file is given as path/to/file.py:function") from None
     fn = getattr(module, attr, None)
     if not callable(fn):
         raise InvalidInputError(f"task: {module_name!r} has no callable named {attr!r}")
