@@ -98,6 +98,8 @@ def test_plugin_task_through_all_four_commands(tmp_path, root, capsys):
     code, out, err = run(capsys, "train-restorer", "--task", BLUR, "--param", "sigma=1.5", "--loss", "l1",
                          "--preset", "smoke", "--data-root", root, "--out", tmp_path / "r", "--val-set", "Set14")
     assert code == 0, err
+    first = err.splitlines()[0]  # the preset, said on the first line, and what smoke means
+    assert first.startswith("train-restorer: preset smoke, 6 iterations") and "not a trained network" in first
     model = tmp_path / "r" / "model.pt"
     record = torch.load(model, weights_only=True)
     assert record["task"] == BLUR and record["preset"]["degradation"] == {"sigma": 1.5}
@@ -112,7 +114,12 @@ def test_plugin_task_through_all_four_commands(tmp_path, root, capsys):
     assert report["task"] == BLUR and list(report["results"]) == ["Mine"]
     assert report["set_paths"] == {"Mine": str((DATA / "Set5").resolve())}  # a folder: by absolute path
     assert report["finetune"]["degradation"] == {"sigma": 1.5}
-    assert "## Mine (2 images)" in (tmp_path / "b" / "results.md").read_text()
+    md = (tmp_path / "b" / "results.md").read_text()
+    assert "## Mine (2 images)" in md
+    # a smoke run says so in its first line and its report, and names no winner
+    assert err.splitlines()[0].startswith("benchmark: preset smoke, 3 fine-tuning steps") and "names no winner" in err
+    assert md.startswith("# Smoke run (a few steps to check that everything runs") and "wins**" not in md
+    assert "no winner (a smoke run names none)" in md
 
 
 @pytest.mark.parametrize("args, fragment", [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from mdfloss.cli.options import config_option, parse_named_sets, parse_params
-from mdfloss.common.errors import InvalidInputError
+from mdfloss.common.errors import InvalidInputError, OutputPathError
 from mdfloss.restoration.bench_presets import BENCH_PRESETS
 from mdfloss.restoration.perceptual import DEFAULT_JOD_DISPLAY
 from mdfloss.restoration.presets import PRESETS
@@ -32,7 +32,9 @@ def _train_source(train_set: str | None, pairs: str | None) -> str | None:
 @click.option("--task", required=True, help=TASK_HELP)
 @click.option("--param", "params", multiple=True, help=PARAM_HELP)
 @click.option("--loss", "loss_spec", required=True, help="e.g. l1, msssim, mdf:jpeg@pyramid, l1+0.1*mdf:jpeg")
-@click.option("--preset", type=click.Choice(list(PRESETS["sisr"])), default="smoke", show_default=True)
+@click.option("--preset", type=click.Choice(list(PRESETS["sisr"])), default="smoke", show_default=True,
+              help="smoke: a few iterations that check the pipeline (not a trained network); cpu: the benchmark's "
+                   "L1 pretraining on 2 cores (minutes); gpu: paper-like sizes on one GPU.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--init", type=click.Path(dir_okay=False), default=None,
               help="Fine-tune from a train-restorer model.pt, or from another project's weight file that spandrel "
@@ -55,12 +57,20 @@ def train_restorer_cmd(task, params, loss_spec, preset, out_dir, init, resume, f
     """Train a restoration network with any loss (runs under torchrun for DDP)."""
     from pathlib import Path
 
+    from mdfloss.restoration.losses.spec import build_loss
     from mdfloss.restoration.presets import restorer_preset
     from mdfloss.restoration.train import train_restorer
 
     p = restorer_preset(task, preset, params=parse_params(params), iterations=iterations, batch=batch,
                         train_set=_train_source(train_set, pairs), val_set=val_set)
-    path = train_restorer(task, loss_spec, out_dir, p, init=init, resume=resume, force=force, seed=seed,
+    criterion = build_loss(loss_spec, task=task)  # a bad spec is refused before the first line below
+    if (Path(out_dir) / "model.pt").exists() and not force and not resume:
+        raise OutputPathError(f"out: '{Path(out_dir) / 'model.pt'}' already exists; pass --force to overwrite or "
+                              "--resume")
+    smoke = " (a check that the pipeline runs, not a trained network: use --preset cpu or gpu)" * (preset == "smoke")
+    click.echo(f"train-restorer: preset {preset}, {p.iterations} iterations of {p.batch} x {p.patch}-px patches, "
+               f"{p.model['arch']}{smoke}", err=True)
+    path = train_restorer(task, criterion, out_dir, p, init=init, resume=resume, force=force, seed=seed,
                           device=device, data_root=Path(data_root) if data_root else None,
                           checkpoint_every=checkpoint_every, tensorboard=tensorboard)
     if path is not None:
@@ -155,8 +165,9 @@ def _score_folders(reference, restored, border, model_path, set_name, out_csv, j
 @click.option("--param", "params", multiple=True, help=PARAM_HELP)
 @click.option("--losses", default="l1,l2,ssim,msssim,mdf", show_default=True,
               help="Comma-separated loss specs; 'mdf' is the task's shipped loss, 'mdf@pyramid' in pyramid mode.")
-@click.option("--preset", type=click.Choice(list(BENCH_PRESETS)), default="smoke",
-              show_default=True, help="screen: a quick sweep on 20 images of one set, labelled as a screen.")
+@click.option("--preset", type=click.Choice(list(BENCH_PRESETS)), default="smoke", show_default=True,
+              help="smoke: a few steps on 2 images per set, to check that everything runs (names no winner); "
+                   "screen: a quick sweep on 20 images of one set; cpu: the 2-core protocol; gpu: paper-like sizes.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
 @click.option("--from-scratch", is_flag=True, help="Train each loss from scratch instead of fine-tuning.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -200,6 +211,13 @@ def benchmark(task, params, losses, preset, out_dir, from_scratch, seed, seeds, 
     root = Path(data_root) if data_root else None
     data = dict(params=parse_params(params), train_set=_train_source(train_set, pairs),
                 eval_sets=parse_named_sets(eval_sets))
+    from mdfloss.tasks import get_task
+
+    get_task(task, data["params"])  # an unknown task or parameter is refused before the first line below
+    bench = BENCH_PRESETS[preset]
+    note = " (a check that everything runs: its report names no winner; use --preset cpu for results)"
+    click.echo(f"benchmark: preset {preset}, {iterations or bench.finetune_iterations} fine-tuning steps per loss"
+               f"{note * bench.smoke}", err=True)
     if only is not None:
         path = run_one(task, only, preset, out_dir, run_seed=seed, first_seed=base_seed or 0,
                        from_scratch=from_scratch, iterations=iterations, data_root=root, jod_display=jod_display,

@@ -42,7 +42,9 @@ def _cost(runs, loss: str) -> float:
 
 
 def _header(runs) -> list[str]:
-    kind = "Screen (a quick sweep to choose settings; not a result)" if runs.bench.screen else "Benchmark"
+    kind = ("Smoke run (a few steps to check that everything runs; its numbers say nothing about the losses)"
+            if runs.bench.smoke else
+            "Screen (a quick sweep to choose settings; not a result)" if runs.bench.screen else "Benchmark")
     t = runs.tuned
     how = ("Trained from scratch" if runs.from_scratch else "Pretrained with L1, then fine-tuned")
     limit = f"the first {runs.bench.eval_limit} images" if runs.bench.eval_limit else "all images"
@@ -77,8 +79,9 @@ def _diff_table(metrics, per_loss, against: dict[str, str], title: str) -> list[
     return lines + [""]
 
 
-def _verdicts(per_loss: dict, metrics: list[str], lines: list[str]) -> dict:
-    """Who is first on each metric (a winner only where the gap's interval excludes 0); appends the table."""
+def _verdicts(per_loss: dict, metrics: list[str], lines: list[str], *, smoke: bool = False) -> dict:
+    """Who is first on each metric (a winner only where the gap's interval excludes 0, and never in a smoke
+    run); appends the table."""
     lines += ["Who is first: the best loss is named the winner only where its interval against the "
               "runner-up excludes 0.", "", "| metric | first | runner-up | gap (95 % CI) | verdict |",
               "|---|---|---|---|---|"]
@@ -87,7 +90,8 @@ def _verdicts(per_loss: dict, metrics: list[str], lines: list[str]) -> dict:
         v = verdict({k: val[m] for k, val in per_loss.items()}, higher_is_better(m))
         verdicts[m] = {"first": v.best, "runner_up": v.runner_up, "gap": v.gap.mean if v.gap else None,
                        "half": v.gap.half if v.gap else None, "winner": v.winner}
-        word = f"**{v.winner} wins**" if v.winner else "no winner (tie)"
+        word = ("no winner (a smoke run names none)" if smoke else
+                f"**{v.winner} wins**" if v.winner else "no winner (tie)")
         lines.append(f"| {m} | {v.best} | {v.runner_up} | {v.gap} | {word} |")
     lines.append("")
     return verdicts
@@ -117,7 +121,7 @@ def _set_section(runs, set_name: str) -> tuple[list[str], list[dict], dict]:
     lines.append("")
     verdicts: dict = {}
     if len(losses) > 1:
-        verdicts = _verdicts(per_loss, metrics, lines)
+        verdicts = _verdicts(per_loss, metrics, lines, smoke=runs.bench.smoke)
         ref = _reference(losses)
         lines += _diff_table(metrics, per_loss, {m: ref for m in metrics},
                              f"Paired difference to {ref} (loss − {ref}):")
