@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -54,6 +55,9 @@ def test_resumed_run_equals_uninterrupted(tmp_path):
         assert a.keys() == b.keys()
         for k in a:
             assert torch.equal(a[k], b[k]), k
+    # finished: the checkpoints are gone (the loss file holds the result), the log and settings stay
+    assert not list_checkpoints(tmp_path / "part.safetensors.work")
+    assert (tmp_path / "part.safetensors.work" / "log.jsonl").is_file()
     log = [json.loads(line) for line in (tmp_path / "part.safetensors.work" / "log.jsonl").read_text().splitlines()]
     # stop_after=9 with 6 iterations a scale: 6 at scale 0, 3 at scale 1, newest checkpoint at scale 1, it 2.
     assert [(r["scale"], r["iteration"]) for r in log if r["event"] == "resumed"] == [(1, 2)]
@@ -187,6 +191,19 @@ def test_existing_work_needs_resume_or_force(tmp_path):
         _train(tmp_path, name="w")
     with pytest.raises(OutputPathError, match=r"--resume: .* was started with seed=0, not 99"):
         _train(tmp_path, name="w", resume=True, seed=99)
+    # another preset: one setting named, not two whole configurations printed
+    with pytest.raises(OutputPathError, match=r"was started with config.iterations=\d+, not 7;") as err:
+        _train(tmp_path, name="w", resume=True, config=replace(TINY, iterations=7))
+    assert "{" not in str(err.value)
+
+
+def test_first_difference_looks_into_nested_settings():
+    from mdfloss.common.runs import first_difference
+
+    assert first_difference({"a": 1, "c": {"x": 1, "y": [1, 2]}}, {"a": 1, "c": {"x": 1, "y": [1, 3]}}) == (
+        "c.y", [1, 2], [1, 3])
+    assert first_difference({"a": {"b": 1}}, {"a": {"b": 1}}) is None
+    assert first_difference({"a": 1}, {"b": 1}) == ("a", 1, None)
 
 
 def test_nan_stops_training_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
@@ -302,3 +319,23 @@ def test_training_images_are_checked(tmp_path):
     with pytest.raises(ImageReadError, match=r"does not exist"):
         _train(tmp_path, name="m", image=[tmp_path / "nope.png"])
     assert not (tmp_path / "e.safetensors").exists() and not (tmp_path / "m.safetensors").exists()
+
+
+def test_resume_says_what_it_resumed_and_the_bar_shows_the_whole_runs_eta(tmp_path, capsys):
+    from mdfloss.common.progress import WorkClock
+
+    _train(tmp_path, name="r", stop_after=3)
+    capsys.readouterr()
+    _train(tmp_path, name="r", resume=True, progress=True)
+    err = capsys.readouterr().err
+    assert "resumed from the newest good checkpoint in" in err and "scale 1/" in err and "iteration 2" in err
+    assert "run_eta=" in err
+    _train(tmp_path, name="fresh", resume=True, progress=None)
+    assert "no checkpoint in" in capsys.readouterr().err
+    _train(tmp_path, name="quiet", stop_after=2)
+    capsys.readouterr()
+    _train(tmp_path, name="quiet", resume=True, progress=False)
+    assert capsys.readouterr().err == ""  # progress=False silences the note as it silences the bars
+    # the ETA weighs the work left by its pixels: 10 s for the first 20 units of 100 leaves 40 s
+    assert WorkClock(100, clock=iter([0.0, 10.0]).__next__).eta(20) == "0:00:40"
+    assert WorkClock(100, clock=iter([0.0, 10.0]).__next__).eta(0) == "?"

@@ -159,6 +159,20 @@ def _score_folders(reference, restored, border, model_path, set_name, out_csv, j
                    f"{stem}.md (the table above) beside {out_csv}", err=True)
 
 
+def _check_benchmark_options(seeds: int, iterations: int | None, only: str | None, report_only: bool,
+                             base_seed: int | None) -> None:
+    if seeds < 1:
+        raise InvalidInputError(f"--seeds: expected a positive number of seeds, got {seeds}")
+    if iterations is not None and iterations < 1:
+        raise InvalidInputError(f"--iterations: expected a positive number of iterations, got {iterations}")
+    if only is not None and report_only:
+        raise InvalidInputError("--only/--report-only: give one; run the --only jobs first, then --report-only")
+    if base_seed is not None and only is None:
+        raise InvalidInputError("--base-seed: only with --only (elsewhere --seed is the first seed)")
+    if only is not None and seeds != 1:
+        raise InvalidInputError("--seeds: --only runs one seed (--seed S); start one --only job per seed")
+
+
 @click.command()
 @config_option
 @click.option("--task", required=True, help=TASK_HELP)
@@ -198,16 +212,7 @@ def benchmark(task, params, losses, preset, out_dir, from_scratch, seed, seeds, 
     from mdfloss.restoration.benchmark import report_only as write_report_only
     from mdfloss.restoration.benchmark import run_benchmark, run_one
 
-    if seeds < 1:
-        raise InvalidInputError(f"--seeds: expected a positive number of seeds, got {seeds}")
-    if iterations is not None and iterations < 1:
-        raise InvalidInputError(f"--iterations: expected a positive number of iterations, got {iterations}")
-    if only is not None and report_only:
-        raise InvalidInputError("--only/--report-only: give one; run the --only jobs first, then --report-only")
-    if base_seed is not None and only is None:
-        raise InvalidInputError("--base-seed: only with --only (elsewhere --seed is the first seed)")
-    if only is not None and seeds != 1:
-        raise InvalidInputError("--seeds: --only runs one seed (--seed S); start one --only job per seed")
+    _check_benchmark_options(seeds, iterations, only, report_only, base_seed)
     root = Path(data_root) if data_root else None
     data = dict(params=parse_params(params), train_set=_train_source(train_set, pairs),
                 eval_sets=parse_named_sets(eval_sets))

@@ -73,6 +73,33 @@ class LineProgress:
         self.close()
 
 
+def note(message: str, *, enabled: bool | None = None) -> None:
+    """One line on stderr beside the progress (silent where ``enabled`` is False, as the bars are)."""
+    if enabled is not False:
+        print(message, file=sys.stderr, flush=True)
+
+
+class WorkClock:
+    """An ETA for work whose steps differ in cost: the measured seconds per unit of work so far, times the units
+    left (Phase 1: an iteration's units are its scale's pixels, so the coarse scales' fast iterations do not
+    promise a fast finish).
+
+    Example:
+        >>> clock = WorkClock(units_total=100, clock=iter([0.0, 10.0]).__next__)
+        >>> clock.eta(units_done=20)  # 10 s for 20 units: 40 s for the 80 left
+        '0:00:40'
+    """
+
+    def __init__(self, units_total: float, clock=time.perf_counter) -> None:
+        self.total, self.clock, self.t0 = float(units_total), clock, clock()
+
+    def eta(self, units_done: float) -> str:
+        if units_done <= 0:
+            return "?"
+        left = max(0.0, (self.clock() - self.t0) / units_done * (self.total - units_done))
+        return str(datetime.timedelta(seconds=round(left)))
+
+
 def progress_bar(total: int, *, initial: int = 0, desc: str = "", enabled: bool | None = None, leave: bool = True):
     """A tqdm bar on a terminal, :class:`LineProgress` when stderr is not one, nothing when ``enabled`` is False.
 

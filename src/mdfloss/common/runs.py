@@ -84,6 +84,18 @@ def recorded_settings(workdir: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text(encoding="utf-8")).get("settings") if path.is_file() else None
 
 
+def first_difference(old: Any, new: Any, prefix: str = "") -> tuple[str, Any, Any] | None:
+    """The first setting that differs, as ``(dotted.key, old value, new value)``, looking into nested settings
+    (a preset's ``config.iterations``), so a message names one value instead of two whole dictionaries."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            found = first_difference(old.get(key), new.get(key), f"{prefix}{key}.")
+            if found is not None:
+                return found
+        return None
+    return None if old == new else (prefix.rstrip("."), old, new)
+
+
 def prepare_workdir(workdir: Path, settings: dict[str, Any], *, resume: bool, force: bool,
                     has_checkpoints: bool, clear: Iterable[Path] = (), write: bool = True) -> None:
     """Check that a run may start or resume in ``workdir`` and record its settings there.
@@ -104,13 +116,13 @@ def prepare_workdir(workdir: Path, settings: dict[str, Any], *, resume: bool, fo
             shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
         recorded.unlink(missing_ok=True)
     if resume and recorded.is_file():
-        old = recorded_settings(workdir) or {}
-        for key in sorted(set(old) | set(settings)):
-            if old.get(key) != settings.get(key):
-                raise OutputPathError(
-                    f"--resume: the run in '{workdir}' was started with {key}={json.dumps(old.get(key))}, not "
-                    f"{json.dumps(settings.get(key))}; resume with the same settings, or use another --out or --force"
-                )
+        diff = first_difference(recorded_settings(workdir) or {}, settings)
+        if diff is not None:
+            key, was, now = diff
+            raise OutputPathError(
+                f"--resume: the run in '{workdir}' was started with {key}={json.dumps(was)}, not "
+                f"{json.dumps(now)}; resume with the same settings, or use another --out or --force"
+            )
     if write:
         workdir.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(recorded, json.dumps({"settings": settings}, indent=1).encode())

@@ -23,7 +23,7 @@ from mdfloss.common.errors import (
 from mdfloss.common.extras import require
 from mdfloss.common.files import check_output_path
 from mdfloss.common.imageio import IMAGE_SUFFIXES, image_files, read_image
-from mdfloss.common.progress import progress_bar
+from mdfloss.common.progress import WorkClock, note, progress_bar
 from mdfloss.common.resize import resize, scale_size
 from mdfloss.common.runs import JsonlLog, derive_generator, prepare_workdir
 from mdfloss.common.tensorboard import TensorBoard
@@ -153,12 +153,13 @@ def _calibration_artefact(task: str, distortion: Distortion, method: str | None)
 
 
 def _restore(workdir: Path, fingerprint: str, state: _State, pyr: Pyramid, distortion: Distortion,
-             config: steps.Phase1Config, seed: int, dev: torch.device, log: JsonlLog) -> None:
-    """Load the newest good checkpoint into ``state`` (nothing when there is none)."""
+             config: steps.Phase1Config, seed: int, dev: torch.device, log: JsonlLog, show: bool | None) -> None:
+    """Load the newest good checkpoint into ``state`` (nothing when there is none), and say which."""
     payload, skipped = load_latest(workdir)
     for p in skipped:
         log.write(event="skipped-corrupt-checkpoint", file=p.name)
     if payload is None:
+        note(f"--resume: no checkpoint in '{workdir}' yet, so the run starts from the beginning", enabled=show)
         return
     if payload.get("format") != CHECKPOINT_FORMAT or payload.get("fingerprint") != fingerprint:
         raise OutputPathError(f"workdir: '{workdir}' holds a run with other settings (task, image, preset or "
@@ -173,6 +174,8 @@ def _restore(workdir: Path, fingerprint: str, state: _State, pyr: Pyramid, disto
         steps.finish_scale(g.to(dev), state.done, rec_in, fin["amp"])
         state.critics.append(c.to(dev).eval())
     log.write(event="resumed", scale=state.scale, iteration=state.iteration)
+    note(f"resumed from the newest good checkpoint in '{workdir}': scale {state.scale + 1}/{len(pyr.reals)}, "
+         f"iteration {state.iteration}", enabled=show)
 
 
 def _scale_run(k: int, state: _State, pyr: Pyramid, distortion: Distortion, config: steps.Phase1Config,
@@ -316,7 +319,7 @@ def train_loss(
     tb = TensorBoard(workdir / "tensorboard" if tensorboard else None)
     with JsonlLog(workdir / "log.jsonl", mirror=tb.log_event) as log, contextlib.closing(tb):
         if resume:
-            _restore(workdir, fingerprint, state, pyr, distortion, config, seed, dev, log)
+            _restore(workdir, fingerprint, state, pyr, distortion, config, seed, dev, log, progress)
         log.write(event="start", task=task, distortion=distortion.spec, scales=len(pyr.reals),
                   sizes=[list(r.shape[-2:]) for r in pyr.reals], config=config.to_dict(), seed=seed, device=str(dev))
         t_start = time.perf_counter()
@@ -332,6 +335,8 @@ def train_loss(
             weights = _calibrated(weights, artefact, image, str(calibrate_taps), task)
             log.write(event="calibrated", method=calibrate_taps)
         save_loss_file(out, weights)
+        for ckpt in list_checkpoints(workdir):  # the loss file is written: the checkpoints are no longer needed
+            ckpt.unlink(missing_ok=True)
         log.write(event="done", out=str(out), seconds=round(time.perf_counter() - t_start, 2))
     return weights
 
@@ -342,6 +347,10 @@ def _run_scales(state: _State, pyr: Pyramid, distortion: Distortion, config: ste
     """Train the remaining scales; False when stopped early by ``stop_after``."""
     num_scales, total_done = len(pyr.reals), 0
     step_counter = state.scale * (config.iterations + 1) + state.iteration  # checkpoint numbers
+    pixels = [r.shape[-2] * r.shape[-1] for r in pyr.reals]  # an iteration's cost grows with its scale's pixels
+    work = WorkClock((config.iterations - state.iteration) * pixels[state.scale]
+                     + config.iterations * sum(pixels[state.scale + 1:]))
+    work_done = 0
     for k in range(state.scale, num_scales):
         run, it0 = _scale_run(k, state, pyr, distortion, config, seed, dev)
         size = "x".join(map(str, pyr.reals[k].shape[-2:]))
@@ -351,8 +360,10 @@ def _run_scales(state: _State, pyr: Pyramid, distortion: Distortion, config: ste
             for it in range(it0, config.iterations):
                 stats = steps.train_iteration(run, it)
                 bar.update(1)
+                work_done += pixels[k]
                 bar.set_postfix(d=f"{stats['loss_d']:.3f}", g=f"{stats['loss_g']:.3f}", rec=f"{stats['rec']:.4f}",
-                                **{short: f"{stats[key]:.3f}" for key, short in _SHOWN_TERMS.items() if key in stats})
+                                **{short: f"{stats[key]:.3f}" for key, short in _SHOWN_TERMS.items() if key in stats},
+                                run_eta=work.eta(work_done))
                 if it % 10 == 0 or it == config.iterations - 1:
                     log.write(event="iteration", scale=k, iteration=it, **stats)
                 total_done += 1
