@@ -6,6 +6,7 @@ import json
 import os
 import pickle
 import struct
+from pathlib import Path
 
 import pytest
 import torch
@@ -39,7 +40,8 @@ def test_round_trip(weights, tmp_path):
     path = tmp_path / "copy.safetensors"
     save_loss_file(path, weights)
     back = load_loss_file(path)
-    assert back.metadata == weights.metadata
+    plain = lambda meta: {k: v for k, v in meta.items() if k != "tensors_sha256"}  # noqa: E731
+    assert plain(back.metadata) == plain(weights.metadata) and len(back.metadata["tensors_sha256"]) == 64
     assert len(weights.critics) == len(back.critics) > 0
     for a, b in zip(weights.critics, back.critics):
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
@@ -192,3 +194,28 @@ def test_a_header_length_starting_with_0x80_is_not_taken_for_a_pickle(weights, t
     assert p.read_bytes()[:1] == b"\x80"
     back = load_loss_file(p)
     assert all(torch.equal(a[k], b[k]) for a, b in zip(weights.critics, back.critics) for k in a)
+
+
+def test_a_loss_file_whose_data_was_damaged_is_refused(tmp_path):
+    from mdfloss.loss.assets import pretrained_path
+    from mdfloss.loss.weights import load_loss_file, save_loss_file
+
+    path = tmp_path / "ok.safetensors"
+    save_loss_file(path, load_loss_file(pretrained_path("jpeg")))
+    assert len(load_loss_file(path).metadata["tensors_sha256"]) == 64
+    raw = bytearray(path.read_bytes())
+    header = 8 + int.from_bytes(raw[:8], "little")
+    middle = header + (len(raw) - header) // 2
+    raw[middle:middle + 256] = bytes(256)  # a zeroed-out region inside the tensors
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(WeightFileError, match="do not match the checksum written with them") as err:
+        load_loss_file(bad)
+    assert "\n" not in str(err.value)
+
+
+def test_a_file_written_before_checksums_still_loads():
+    from mdfloss.loss.weights import load_loss_file
+
+    old = load_loss_file(Path(__file__).parent / "fixtures" / "fast_jpeg.safetensors")
+    assert "tensors_sha256" not in old.metadata and len(old.critics) > 0

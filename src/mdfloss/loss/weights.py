@@ -19,6 +19,9 @@ The header's ``__metadata__`` holds one key, ``mdfloss``, a JSON document:
 ``training_config`` the Phase-1 settings, or null
 ``source``         where the weights came from; ``license`` their licence
 ``calibration``    optional (format 2): how the per-channel tap weights were fitted
+``tensors_sha256`` sha256 of every tensor (name and float32 bytes, by name); a
+                   file whose tensors do not match it is refused (files
+                   written before 0.2 have none and load as before)
 =================  ==========================================================
 
 A calibrated file (format 2) also holds ``calibration.{k}.{tap}`` tensors: non-negative
@@ -28,6 +31,7 @@ Files without calibration are written as format 1, so older mdfloss releases sti
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,7 +163,17 @@ def to_bytes(weights: LossWeights) -> bytes:
             tensors[f"critics.{k}.{key}"] = state[key].detach().to("cpu", torch.float32).contiguous()
     for key, t in (weights.calibration or {}).items():
         tensors[f"calibration.{key}"] = t.detach().to("cpu", torch.float32).contiguous()
+    meta["tensors_sha256"] = tensors_checksum(tensors)
     return st_save(tensors, metadata={"mdfloss": json.dumps(meta, sort_keys=True)})
+
+
+def tensors_checksum(tensors: dict[str, torch.Tensor]) -> str:
+    """sha256 over every tensor's name and bytes, in name order: what a loss file's data must still be."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        digest.update(name.encode())
+        digest.update(tensors[name].detach().to("cpu").contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def save_loss_file(path: str | Path, weights: LossWeights) -> None:
@@ -214,6 +228,9 @@ def load_loss_file(path: str | Path) -> LossWeights:
         raise WeightFileError(f"{where} has metadata that is not valid JSON") from None
     if not isinstance(meta, dict):
         raise WeightFileError(f"{where} has metadata that is not a JSON object")
+    if "tensors_sha256" in meta and meta["tensors_sha256"] != tensors_checksum(tensors):
+        raise WeightFileError(f"{where}: its tensors do not match the checksum written with them, so the file was "
+                              "damaged after it was written; copy or download it again")
     n = len(meta.get("architecture") or [])
     critics: list[dict[str, torch.Tensor]] = [{} for _ in range(n)]
     calibration: dict[str, torch.Tensor] = {}
