@@ -17,6 +17,7 @@ from mdfloss.cli.data import data
 from mdfloss.cli.loss import compare, convert_reference_cmd, info
 from mdfloss.cli.phase1 import train
 from mdfloss.cli.restoration import benchmark, evaluate_cmd, train_restorer_cmd
+from mdfloss.cli.restore import restore
 from mdfloss.cli.study import study
 from mdfloss.common.errors import MDFError
 
@@ -29,8 +30,8 @@ def cli() -> None:
     """Train and use task-specific image reconstruction losses (MDF)."""
 
 
-for _command in (info, compare, convert_reference_cmd, calibrate, train, train_restorer_cmd, evaluate_cmd, benchmark,
-                 study, data):
+for _command in (info, compare, convert_reference_cmd, calibrate, train, train_restorer_cmd, evaluate_cmd, restore,
+                 benchmark, study, data):
     cli.add_command(_command)
 
 
