@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 
@@ -87,3 +88,45 @@ def test_benchmark_reads_its_options_from_a_config_file(tmp_path, capsys):
     code, out, err = run(capsys, "benchmark", "--config", cfg, "--seeds", "2", "--out", tmp_path / "b")
     assert code == 2 and "no seed of l1, msssim is finished" in err, err
     assert "msssim (seed 1)" in err and "seed 2" not in err
+
+
+def test_network_and_training_options_take_effect_are_recorded_and_resume_checks_them(tmp_path, capsys):
+    from .conftest import set5_as
+
+    root = set5_as(tmp_path / "data", "BSDS500_train", "CBSD68")
+    args = ["train-restorer", "--task", "denoise", "--loss", "l1", "--preset", "smoke", "--data-root", root,
+            "--iterations", "2", "--checkpoint-every", "1"]
+    code, out, err = run(capsys, *args, "--out", tmp_path / "r", "--lr", "0.001", "--patch", "32", "--width", "8",
+                         "--depth", "3")
+    assert code == 0, err
+    record = torch.load(tmp_path / "r" / "model.pt", weights_only=True)
+    assert record["preset"]["lr"] == 0.001 and record["preset"]["patch"] == 32
+    assert record["preset"]["model"] == {"arch": "dncnn", "depth": 3, "channels": 8}
+    # the network really has that shape: 3 convs of 8 channels
+    convs = [v for k, v in record["model"].items() if k.endswith("weight") and v.ndim == 4]
+    assert len(convs) == 3 and convs[0].shape[0] == 8
+    # and the learning rate is the one Adam used (the log's lr column)
+    log = [json.loads(line) for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    assert max(r["lr"] for r in log if r.get("event") == "train") == 0.001  # then halved by the schedule
+    code, out, err = run(capsys, *args, "--out", tmp_path / "r", "--resume", "--lr", "0.001", "--patch", "32",
+                         "--width", "16", "--depth", "3")
+    assert code == 2 and "started with preset.model.channels=8, not 16" in err
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--arch", "edsr"], "--arch: edsr does not fit task 'denoise'; use dncnn"),
+    (["--width", "0"], "--width: expected a positive integer, got 0"),
+    (["--depth", "-1"], "--depth: expected a positive integer"),
+    (["--lr", "0"], "--lr: expected a positive learning rate"),
+    (["--lr", "inf"], "--lr: expected a positive learning rate"),
+])
+def test_network_option_refusals(tmp_path, capsys, extra, message):
+    code, out, err = run(capsys, "train-restorer", "--task", "denoise", "--loss", "l1", "--out", tmp_path / "r",
+                         *extra)
+    assert code == 2 and message in err and err.count("\n") == 1, err
+
+
+def test_sr_patch_must_divide_by_the_scale(tmp_path, capsys):
+    code, out, err = run(capsys, "train-restorer", "--task", "sisr", "--loss", "l1", "--out", tmp_path / "r",
+                         "--patch", "30", "--arch", "srresnet")
+    assert code == 2 and "--patch: 30 is not a multiple of the task's size factor 4" in err

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from mdfloss.cli.options import config_option, parse_named_sets, parse_params
-from mdfloss.common.errors import InvalidInputError, OutputPathError
+from mdfloss.common.errors import InvalidInputError
 from mdfloss.restoration.bench_presets import BENCH_PRESETS
 from mdfloss.restoration.perceptual import DEFAULT_JOD_DISPLAY
 from mdfloss.restoration.presets import PRESETS
@@ -45,6 +45,12 @@ def _train_source(train_set: str | None, pairs: str | None) -> str | None:
 @click.option("--device", default="auto", show_default=True)
 @click.option("--iterations", type=int, default=None, help="Override the preset's iterations.")
 @click.option("--batch", type=int, default=None, help="Override the preset's global batch.")
+@click.option("--lr", type=float, default=None, help="Override the preset's learning rate (Adam).")
+@click.option("--patch", type=int, default=None, help="Override the preset's training patch size (HR pixels).")
+@click.option("--arch", type=click.Choice(["edsr", "srresnet", "dncnn"]), default=None,
+              help="The network family (SR tasks: edsr, srresnet; same-size tasks: dncnn) [the preset's].")
+@click.option("--width", type=int, default=None, help="Channels of the network's hidden layers [the preset's].")
+@click.option("--depth", type=int, default=None, help="Residual blocks (edsr, srresnet) or layers (dncnn).")
 @click.option("--data-root", type=click.Path(file_okay=False), default=None, help="Folder of the named sets.")
 @click.option("--train-set", default=None, help="Named set or folder to train on [BSDS500_train].")
 @click.option("--pairs", default=None, help=PAIRS_HELP)
@@ -53,28 +59,29 @@ def _train_source(train_set: str | None, pairs: str | None) -> str | None:
 @click.option("--tensorboard", is_flag=True,
               help="Also log losses, validation metrics and a restored image to OUT/tensorboard (the extra).")
 def train_restorer_cmd(task, params, loss_spec, preset, out_dir, init, resume, force, seed, device, iterations, batch,
-                       data_root, train_set, pairs, val_set, checkpoint_every, tensorboard):
+                       lr, patch, arch, width, depth, data_root, train_set, pairs, val_set, checkpoint_every,
+                       tensorboard):
     """Train a restoration network with any loss (runs under torchrun for DDP)."""
     from pathlib import Path
 
     from mdfloss.restoration.losses.spec import build_loss
-    from mdfloss.restoration.presets import restorer_preset
+    from mdfloss.restoration.presets import network_options, restorer_preset
     from mdfloss.restoration.train import train_restorer
 
     p = restorer_preset(task, preset, params=parse_params(params), iterations=iterations, batch=batch,
                         train_set=_train_source(train_set, pairs), val_set=val_set)
-    criterion = build_loss(loss_spec, task=task)  # a bad spec is refused before the first line below
-    if (Path(out_dir) / "model.pt").exists() and not force and not resume:
-        raise OutputPathError(f"out: '{Path(out_dir) / 'model.pt'}' already exists; pass --force to overwrite or "
-                              "--resume")
+    p = network_options(p, task, lr=lr, patch=patch, arch=arch, width=width, depth=depth)
+    criterion = build_loss(loss_spec, task=task)
     smoke = " (a check that the pipeline runs, not a trained network: use --preset cpu or gpu)" * (preset == "smoke")
-    click.echo(f"train-restorer: preset {preset}, {p.iterations} iterations of {p.batch} x {p.patch}-px patches, "
-               f"{p.model['arch']}{smoke}", err=True)
+    first_line = (f"train-restorer: preset {preset}, {p.iterations} iterations of {p.batch} x {p.patch}-px patches, "
+                  f"{p.model['arch']}{smoke}")
     path = train_restorer(task, criterion, out_dir, p, init=init, resume=resume, force=force, seed=seed,
                           device=device, data_root=Path(data_root) if data_root else None,
-                          checkpoint_every=checkpoint_every, tensorboard=tensorboard)
+                          checkpoint_every=checkpoint_every, tensorboard=tensorboard,
+                          on_start=lambda: click.echo(first_line, err=True))
     if path is not None:
         click.echo(f"wrote {path}")
+
 
 
 @click.command()
@@ -218,11 +225,12 @@ def benchmark(task, params, losses, preset, out_dir, from_scratch, seed, seeds, 
                 eval_sets=parse_named_sets(eval_sets))
     from mdfloss.tasks import get_task
 
-    get_task(task, data["params"])  # an unknown task or parameter is refused before the first line below
+    get_task(task, data["params"])  # an unknown task or parameter is refused before anything else
     bench = BENCH_PRESETS[preset]
     note = " (a check that everything runs: its report names no winner; use --preset cpu for results)"
-    click.echo(f"benchmark: preset {preset}, {iterations or bench.finetune_iterations} fine-tuning steps per loss"
-               f"{note * bench.smoke}", err=True)
+    first_line = (f"benchmark: preset {preset}, {iterations or bench.finetune_iterations} fine-tuning steps per "
+                  f"loss{note * bench.smoke}")
+    data["on_start"] = lambda: click.echo(first_line, err=True)  # once every argument has been checked
     if only is not None:
         path = run_one(task, only, preset, out_dir, run_seed=seed, first_seed=base_seed or 0,
                        from_scratch=from_scratch, iterations=iterations, data_root=root, jod_display=jod_display,

@@ -23,6 +23,7 @@ import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 from mdfloss.common.device import launched_rank
 from mdfloss.common.errors import InvalidInputError
@@ -244,7 +245,8 @@ def _report(plan: _Plan, models: dict[str, list[Path]], jod_model, missing: list
 def run_benchmark(task: str, losses: list[str], preset: str, out_dir: str | Path, *, from_scratch: bool = False,
                   seed: int = 0, seeds: int = 1, iterations: int | None = None, data_root: Path | None = None,
                   progress: bool | None = None, jod_display: str = DEFAULT_JOD_DISPLAY, params: dict | None = None,
-                  train_set: str | None = None, eval_sets: dict[str, str] | None = None) -> dict:
+                  train_set: str | None = None, eval_sets: dict[str, str] | None = None,
+                  on_start: Callable[[], None] | None = None) -> dict:
     """Pretrain, fine-tune each loss with ``seeds`` seeds, evaluate and write the report; returns its numbers.
 
     Fine-tune ``i`` of every loss uses seed ``seed + i`` (its patch order); the pretraining and
@@ -259,6 +261,8 @@ def run_benchmark(task: str, losses: list[str], preset: str, out_dir: str | Path
                  params=params, train_set=train_set, eval_sets=eval_sets)
     # Built once for every evaluation below; it also refuses an unknown display before any training.
     jod_model = cvvdp_model(jod_display) if plan.bench.perceptual else None
+    if on_start is not None:
+        on_start()  # every argument is checked: the work starts
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     init = _pretrained(plan)
     # One process (run_benchmark is not for torchrun: spread runs with run_one): every run returns its model.
@@ -270,7 +274,8 @@ def run_benchmark(task: str, losses: list[str], preset: str, out_dir: str | Path
 def run_one(task: str, loss: str, preset: str, out_dir: str | Path, *, run_seed: int, first_seed: int = 0,
             from_scratch: bool = False, iterations: int | None = None, data_root: Path | None = None,
             progress: bool | None = None, jod_display: str = DEFAULT_JOD_DISPLAY, params: dict | None = None,
-            train_set: str | None = None, eval_sets: dict[str, str] | None = None) -> Path | None:
+            train_set: str | None = None, eval_sets: dict[str, str] | None = None,
+            on_start: Callable[[], None] | None = None) -> Path | None:
     """One fine-tune of a benchmark (``--only``), evaluated; the pretraining is shared through a lock.
 
     ``loss`` ``"pretrain"`` runs only the L1 pretraining (a first job that the others can wait for).
@@ -285,6 +290,8 @@ def run_one(task: str, loss: str, preset: str, out_dir: str | Path, *, run_seed:
                  params=params, train_set=train_set, eval_sets=eval_sets)
     rank, world = launched_rank()
     jod_model = cvvdp_model(jod_display) if plan.bench.perceptual and specs and rank == 0 else None
+    if on_start is not None and rank == 0:
+        on_start()
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     if world > 1:
         # Under torchrun every rank takes part in the training, so ranks cannot queue on the pretraining lock.
@@ -306,7 +313,8 @@ def run_one(task: str, loss: str, preset: str, out_dir: str | Path, *, run_seed:
 def report_only(task: str, losses: list[str], preset: str, out_dir: str | Path, *, from_scratch: bool = False,
                 seed: int = 0, seeds: int = 1, iterations: int | None = None, data_root: Path | None = None,
                 jod_display: str = DEFAULT_JOD_DISPLAY, params: dict | None = None, train_set: str | None = None,
-                eval_sets: dict[str, str] | None = None) -> tuple[dict, list[str]]:
+                eval_sets: dict[str, str] | None = None,
+                on_start: Callable[[], None] | None = None) -> tuple[dict, list[str]]:
     """The report from the runs that are finished (evaluating any not yet evaluated; training nothing).
 
     Returns the report's numbers and the runs left out (unfinished, or whose seed is not finished for every
@@ -326,5 +334,7 @@ def report_only(task: str, losses: list[str], preset: str, out_dir: str | Path, 
                 for s in plan.seeds if s not in common and done[loss][s]]
     plan.seeds = common
     jod_model = cvvdp_model(jod_display) if plan.bench.perceptual else None
+    if on_start is not None:
+        on_start()
     models = {loss: [m for s in common if (m := done[loss][s]) is not None] for loss in usable}  # all finished
     return _report(plan, models, jod_model, missing), missing

@@ -83,3 +83,46 @@ def restorer_preset(task: str, name: str, *, params: dict[str, Any] | None = Non
         preset = replace(preset, degradation=t.params)
     overrides = {k: v for k, v in overrides.items() if v is not None}
     return replace(preset, **overrides) if overrides else preset
+
+
+#: Which keyword of each network family its depth is.
+_DEPTH_KEY = {"edsr": "num_blocks", "srresnet": "num_blocks", "dncnn": "depth"}
+
+
+def network_options(preset: RestorerPreset, task: str, *, lr: float | None = None, patch: int | None = None,
+                    arch: str | None = None, width: int | None = None, depth: int | None = None) -> RestorerPreset:
+    """``preset`` with what practitioners tune: the learning rate, the patch size and the network (family,
+    width, depth). A family other than the preset's starts from its own defaults. Each value is checked, and
+    the result is what the run records (and what ``--resume`` compares).
+
+    Example:
+        >>> p = network_options(restorer_preset("denoise", "cpu"), "denoise", width=16, depth=4, lr=1e-3)
+        >>> p.model, p.lr
+        ({'arch': 'dncnn', 'depth': 4, 'channels': 16}, 0.001)
+    """
+    from mdfloss.tasks import get_task
+
+    for name, value in (("patch", patch), ("width", width), ("depth", depth)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise InvalidInputError(f"--{name}: expected a positive integer, got {value!r}")
+    if lr is not None and not 0 < lr < float("inf"):
+        raise InvalidInputError(f"--lr: expected a positive learning rate, got {lr!r}")
+    model = dict(preset.model)
+    if arch is not None and arch != model.get("arch"):
+        if arch not in _DEPTH_KEY:
+            raise InvalidInputError(f"--arch: expected one of {', '.join(_DEPTH_KEY)}, got {arch!r}")
+        same_size = get_task(task, preset.degradation).factor == 1
+        if same_size != (arch == "dncnn"):
+            raise InvalidInputError(f"--arch: {arch} does not fit task {task!r}; use "
+                                    f"{'dncnn' if same_size else 'edsr or srresnet'}")
+        model = {"arch": arch}
+    if width is not None:
+        model["channels"] = width
+    if depth is not None:
+        model[_DEPTH_KEY[model["arch"]]] = depth
+    if patch is not None and patch % get_task(task, preset.degradation).factor:
+        raise InvalidInputError(f"--patch: {patch} is not a multiple of the task's size factor "
+                                f"{get_task(task, preset.degradation).factor}")
+    return replace(preset, model=model, lr=preset.lr if lr is None else float(lr),
+                   patch=preset.patch if patch is None else patch)
+

@@ -14,7 +14,7 @@ import itertools
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.distributed as dist
@@ -248,14 +248,18 @@ def _resume(run: _Run, work: Path, log: JsonlLog) -> int:
     return payload["iteration"]
 
 
-def _create_out_dir(out_dir: Path, settings: dict, check: dict[str, Any], rank: int) -> None:
-    """Record the run's settings (rank 0) and make its checkpoint folder, or one line on why not."""
+def _create_out_dir(out_dir: Path, settings: dict, check: dict[str, Any], rank: int,
+                    on_start: Callable[[], None] | None) -> None:
+    """Record the run's settings (rank 0) and make its checkpoint folder, or one line on why not; then, every
+    argument and the data checked, call ``on_start`` (rank 0)."""
     try:
         prepare_workdir(out_dir, settings, write=rank == 0, **check)
         if rank == 0:
             (out_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputPathError(f"out: cannot create '{out_dir}' ({exc.strerror})") from None
+    if on_start is not None and rank == 0:
+        on_start()
 
 
 def train_restorer(
@@ -274,6 +278,7 @@ def train_restorer(
     progress: bool | None = None,
     stop_after: int | None = None,
     tensorboard: bool = False,
+    on_start: Callable[[], None] | None = None,
 ) -> Path | None:
     """Train, checkpoint and write ``out_dir/model.pt`` (weights-only) and ``out_dir/metrics.jsonl``.
 
@@ -305,7 +310,7 @@ def train_restorer(
     prepare_workdir(out_dir, settings, write=False, **check)  # refuse before the data is read
     run = _build(task, criterion or loss, preset, init, seed, dev, world, rank, data_root,  # reads the data first
                  foreign=foreign[0] if foreign is not None else None)
-    _create_out_dir(out_dir, settings, check, rank)
+    _create_out_dir(out_dir, settings, check, rank, on_start)
     if joined:
         dist.barrier()  # the other ranks read checkpoints only once rank 0 has checked the folder
     tb = TensorBoard(out_dir / "tensorboard" if tensorboard and rank == 0 else None)
