@@ -203,9 +203,9 @@ def test_refusals(tmp_path):
     bad.write_text("{}")
     manual = _manifest(tmp_path, {"ByHand": {"manual": "https://example.org/sets", "note": "fetch it by hand"}})
     for args, fragment in ((["download", "Nope"], "unknown data set 'Nope'"), (["list", "--manifest", str(bad)], "not a data manifest"),
-                           (["download", "ByHand", "--manifest", str(manual), "--root", str(tmp_path)],
+                           (["download", "ByHand", "--manifest", str(manual), "--data-root", str(tmp_path)],
                             "cannot be downloaded automatically"),
-                           (["path", "Kodak24", "--root", str(tmp_path)], "mdfloss data download Kodak24")):
+                           (["path", "Kodak24", "--data-root", str(tmp_path)], "mdfloss data download Kodak24")):
         proc = _data(*args)
         assert proc.returncode == 2 and fragment in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 

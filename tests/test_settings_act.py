@@ -162,6 +162,6 @@ def test_pyramid_uses_a_scale_at_exactly_one_receptive_field():
     with pytest.raises(InvalidInputError, match=r"too small for pyramid mode"):
         MDFLoss(w, mode="pyramid", scales=[0])(x[..., :35, :], y[..., :35, :])
     # Reference mode: 11 px is the smallest image, 10 px is refused.
-    assert float(MDFLoss(w, scales=[0])(x[..., :11, :11], y[..., :11, :11])) > 0
+    assert float(MDFLoss(w, mode="reference", scales=[0])(x[..., :11, :11], y[..., :11, :11])) > 0
     with pytest.raises(InvalidInputError, match=r"smaller than the critics' receptive field \(11 px\)"):
-        MDFLoss(w, scales=[0])(x[..., :10, :11], y[..., :10, :11])
+        MDFLoss(w, mode="reference", scales=[0])(x[..., :10, :11], y[..., :10, :11])
