@@ -115,3 +115,27 @@ def test_restore_refusals(tmp_path, capsys, model_pt):
     code, out, err = run_cli(capsys, "restore", "--model", tmp_path / "none.pt", "--input", tmp_path / "twins",
                              "--out", tmp_path / "o3")
     assert code == 2 and "--model" in err and "does not exist" in err and not (tmp_path / "o3").exists()
+
+
+def test_evaluate_shows_the_degraded_inputs_own_score(tmp_path, capsys, model_pt):
+    from mdfloss.restoration.data import EvalPairs
+    from mdfloss.restoration.evaluate import DegradedInput, load_restorer, score_pair
+    from mdfloss.tasks import get_task
+
+    from .conftest import DATA, need
+
+    code, out, err = run_cli(capsys, "evaluate", "--model", model_pt, "--set", need(DATA / "Set5"), "--limit", "2",
+                             "--no-perceptual")
+    assert code == 0, err
+    line = next(line for line in out.splitlines() if line.strip().startswith("psnr_rgb:"))
+    model_v, input_v, diff = (float(v) for v in line.split(":")[1].split())
+    assert diff == pytest.approx(model_v - input_v, abs=2e-4)
+    # the input's score, computed here by hand: the JPEG images against their references
+    record = load_restorer(model_pt)[1]
+    deg = get_task(record["task"], record["preset"]["degradation"])
+    pairs = EvalPairs(need(DATA / "Set5"), deg, seed=0)
+    by_hand = [score_pair(lq[None], hq[None], 0)["psnr_rgb"] for _, lq, hq in (pairs[0], pairs[1])]
+    assert input_v == pytest.approx(sum(by_hand) / 2, abs=1e-4)
+    # for SISR the input is brought to the reference's size first
+    up = DegradedInput(4)(torch.rand(1, 3, 8, 10))
+    assert up.shape == (1, 3, 32, 40)

@@ -120,6 +120,10 @@ def test_plugin_task_through_all_four_commands(tmp_path, root, capsys):
     assert err.splitlines()[0].startswith("benchmark: preset smoke, 3 fine-tuning steps") and "names no winner" in err
     assert md.startswith("# Smoke run (a few steps to check that everything runs") and "wins**" not in md
     assert "no winner (a smoke run names none)" in md
+    # the degraded input is a row of its own, with each loss's paired difference to it
+    assert "| (degraded input, no restoration) |" in md and "Paired difference to the degraded input" in md
+    assert set(report["degraded_input"]["Mine"]) >= {"psnr_rgb", "ssim_rgb"}
+    assert (tmp_path / "b" / "per_image_Mine__degraded_input.csv").is_file()
 
 
 @pytest.mark.parametrize("args, fragment", [

@@ -122,11 +122,19 @@ def evaluate_cmd(model_path, set_name, reference, restored, border, task, out_cs
         from mdfloss.restoration.perceptual import cvvdp_model
 
         jod_model = cvvdp_model(jod_display)  # refuses an unknown display before any work
-    means = evaluate(model_path, set_name, out_csv=out_csv, data_root=Path(data_root) if data_root else None,
-                     limit=limit, perceptual=not no_perceptual, jod_display=jod_display, task=task,
-                     jod_model=jod_model)
+    kw = dict(data_root=Path(data_root) if data_root else None, limit=limit, perceptual=not no_perceptual,
+              jod_display=jod_display, jod_model=jod_model)
+    means = evaluate(model_path, set_name, out_csv=out_csv, task=task, **kw)
+    # the degraded input scored the same way: a restorer that makes things worse shows at a glance
+    from mdfloss.restoration.evaluate import DegradedInput, evaluate_network, load_restorer
+    from mdfloss.tasks import get_task
+
+    record = load_restorer(model_path, task=task)[1]
+    deg = get_task(record["task"], record["preset"]["degradation"])
+    inputs = evaluate_network(DegradedInput(deg.factor), deg, set_name, **kw)
+    click.echo(f"{'':>9}  {'model':>9}  {'input':>9}  model − input  (input: the degraded image, no restoration)")
     for k, v in means.items():
-        click.echo(f"{k:>9}: {v:.4f}")
+        click.echo(f"{k:>9}: {v:.4f}  {inputs[k]:>9.4f}  {v - inputs[k]:+.4f}")
 
 
 def _score_folders(reference, restored, border, model_path, set_name, out_csv, jod_display, no_perceptual) -> None:

@@ -92,6 +92,8 @@ class BenchmarkRuns:
     set_records: dict[str, str]  # what results.json records of each set: see set_record
     degradation: Task
     missing: list[str] = field(default_factory=list)  # runs a --report-only report leaves out
+    # set -> {image: {metric: value}} of the degraded input itself (SISR: bicubic up): what a restorer must beat
+    degraded_input: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
 
 def _finetune_preset(task: str, bench: BenchPreset, from_scratch: bool, iterations: int | None,
@@ -238,8 +240,27 @@ def _report(plan: _Plan, models: dict[str, list[Path]], jod_model, missing: list
     runs = BenchmarkRuns(plan.task, plan.preset, plan.bench, plan.tuned, plan.base.model, plan.from_scratch,
                          plan.seeds, plan.jod_display, models, timing, per_image, sets,
                          {name: set_record(plan.eval_sets.get(name, name), path) for name, path in sets.items()},
-                         get_task(plan.task, plan.base.degradation), missing)
+                         get_task(plan.task, plan.base.degradation), missing,
+                         {name: _evaluate_input(plan, name, path, jod_model) for name, path in sets.items()})
     return write_report(runs, plan.out_dir)
+
+
+def _evaluate_input(plan: _Plan, set_name: str, set_path: Path | PairedFolders, jod_model) -> dict:
+    """``{image: {metric: value}}`` of the degraded input on one set, from its own CSV when it is up to date."""
+    from mdfloss.restoration.evaluate import DegradedInput, evaluate_network
+
+    out_csv = plan.out_dir / f"per_image_{safe_name(set_name)}__degraded_input.csv"
+    marker = _eval_marker(out_csv)
+    deg = get_task(plan.task, plan.base.degradation)
+    settings = {"jod_display": plan.jod_display, "limit": plan.bench.eval_limit, "perceptual": plan.bench.perceptual,
+                "seed": plan.first_seed, "set": str(plan.eval_sets.get(set_name, set_name)), "task": deg.name,
+                "params": deg.params}
+    if not (marker.is_file() and json.loads(marker.read_text()) == settings and out_csv.is_file()):
+        evaluate_network(DegradedInput(deg.factor), deg, set_path, out_csv=out_csv, data_root=plan.kw["data_root"],
+                         seed=plan.first_seed, limit=plan.bench.eval_limit, perceptual=plan.bench.perceptual,
+                         jod_display=plan.jod_display, jod_model=jod_model)
+        atomic_write_bytes(marker, json.dumps(settings).encode())
+    return read_per_image(out_csv)
 
 
 def run_benchmark(task: str, losses: list[str], preset: str, out_dir: str | Path, *, from_scratch: bool = False,

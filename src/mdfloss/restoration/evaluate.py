@@ -74,14 +74,41 @@ def evaluate(model_path: str | Path, set_name: str | Path | PairedFolders, *, ou
     ``jod_model``: a :func:`~mdfloss.restoration.perceptual.cvvdp_model` for ``jod_display`` to reuse
     across calls (built here when None; about a second).
     """
-    from mdfloss.restoration.perceptual import DEFAULT_JOD_DISPLAY, cvvdp_model
+    from mdfloss.restoration.perceptual import DEFAULT_JOD_DISPLAY
 
     jod_display = jod_display or DEFAULT_JOD_DISPLAY
     model, record = load_restorer(model_path, task=task)
     if task is not None and record["task"] != task:
         raise InvalidInputError(f"--task: the model was trained for {record['task']!r}, not {task!r}")
-    model = model.to(device)
     deg = get_task(record["task"], record["preset"]["degradation"])
+    return evaluate_network(model.to(device), deg, set_name, out_csv=out_csv, data_root=data_root, seed=seed,
+                            limit=limit, perceptual=perceptual, jod_display=jod_display, jod_model=jod_model)
+
+
+class DegradedInput(torch.nn.Module):
+    """The degraded input itself as the "restoration" (SISR: bicubic up to the reference's size), so the input
+    can be scored as every network is: the row a restorer must beat."""
+
+    def __init__(self, factor: int) -> None:
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, lq: torch.Tensor) -> torch.Tensor:
+        from mdfloss.common.resize import resize
+
+        return resize(lq, (lq.shape[-2] * self.factor, lq.shape[-1] * self.factor)) if self.factor > 1 else lq
+
+
+@torch.no_grad()
+def evaluate_network(model: torch.nn.Module, deg, set_name: str | Path | PairedFolders, *,
+                     out_csv: str | Path | None = None, data_root: Path | None = None, seed: int = 0,
+                     limit: int | None = None, perceptual: bool = True, jod_display: str | None = None,
+                     jod_model=None) -> dict[str, float]:
+    """:func:`evaluate` for a network object on the task ``deg`` (a :class:`~mdfloss.tasks.Task`)."""
+    from mdfloss.restoration.perceptual import DEFAULT_JOD_DISPLAY, cvvdp_model
+
+    jod_display = jod_display or DEFAULT_JOD_DISPLAY
+    device = next(iter(model.parameters()), torch.zeros(())).device
     pairs = EvalPairs(resolve_set(set_name, data_root), deg, seed=seed)
     border = deg.factor if deg.factor > 1 else 0
     if perceptual and jod_model is None:

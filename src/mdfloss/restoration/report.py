@@ -97,6 +97,33 @@ def _verdicts(per_loss: dict, metrics: list[str], lines: list[str], *, smoke: bo
     return verdicts
 
 
+INPUT_ROW = "(degraded input, no restoration)"
+
+
+def _input_rows(runs, set_name: str, per_loss: dict, metrics: list[str]) -> list[str]:
+    """The degraded input's row, and each loss's paired difference to it (a restorer that makes the image worse
+    shows as a negative difference on a higher-is-better metric)."""
+    rows_in = runs.degraded_input.get(set_name)
+    if not rows_in:
+        return []
+    by_metric = {m: {img: r[m] for img, r in rows_in.items()} for m in metrics if m in next(iter(rows_in.values()))}
+    lines = [f"| {INPUT_ROW} | " + " | ".join(f"{sum(by_metric[m].values()) / len(by_metric[m]):.4f}"
+                                               if m in by_metric else "" for m in metrics) + " | — |",
+             "", "Paired difference to the degraded input (loss − input; **bold** where the 95 % interval "
+                 "excludes 0):",
+             "", "| loss | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics)]
+    for loss, values in per_loss.items():
+        cells = []
+        for m in metrics:
+            if m not in by_metric:
+                cells.append("")
+                continue
+            d = seeded_difference(values[m], [by_metric[m]] * len(values[m]))
+            cells.append(f"**{d}**" if d.significant else str(d))
+        lines.append(f"| {loss} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def _set_section(runs, set_name: str) -> tuple[list[str], list[dict], dict]:
     per_loss = runs.per_image[set_name]
     losses = list(per_loss)
@@ -118,6 +145,7 @@ def _set_section(runs, set_name: str) -> tuple[list[str], list[dict], dict]:
                      "seconds": sum(t["seconds"] for t in runs.timing[loss]) / len(runs.seeds),
                      "patches_per_s": sum(t["patches_per_s"] for t in runs.timing[loss]) / len(runs.seeds),
                      "cost_vs_reference": _cost(runs, loss)})
+    lines += _input_rows(runs, set_name, per_loss, metrics)
     lines.append("")
     verdicts: dict = {}
     if len(losses) > 1:
@@ -232,6 +260,9 @@ def write_report(runs, out_dir: Path) -> dict:
               "from_scratch": runs.from_scratch, "jod_display": runs.jod_display, "finetune": runs.tuned.to_dict(),
               "results": {r["set"]: {} for r in rows}, "verdicts": verdicts, "timing": runs.timing,
               "missing": runs.missing, "set_paths": runs.set_records,
+              "degraded_input": {name: {m: sum(r[m] for r in rows_in.values()) / len(rows_in)
+                                        for m in next(iter(rows_in.values()))}
+                                 for name, rows_in in runs.degraded_input.items() if rows_in},
               "versions": _versions()}
     for r in rows:
         report["results"][r["set"]][r["loss"]] = {k: v for k, v in r.items() if k not in ("set", "loss")}
