@@ -122,6 +122,30 @@ def write_markdown(task: str, result: dict, names: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def summary(paths: list[Path]) -> str:
+    """One table over tasks and sets from ``comparison.json`` files: trained − random MDF and MDF − the best
+    feature or weight-free loss on JOD and FLIP (positive favours MDF), and MDF − the best standard loss."""
+    lines = ["| task | set | seeds | trained − random MDF, JOD | … FLIP | MDF − best peer, JOD | … FLIP "
+             "| MDF − best standard, JOD | … FLIP |", "|---|---|---|---|---|---|---|---|---|"]
+    for path in paths:
+        result = json.loads(Path(path).read_text())
+        mdf = result["losses"][len(result["losses"]) - 6]  # standard..., MDF, random, 4 peers
+        for set_name, rows in result["sets"].items():
+            cells = [_fmt(rows["trained_vs_random"][m]) for m in ("jod", "flip")]
+            cells += [f"{_fmt(rows['mdf_vs_best_peer'][m]['diff'])} ({_short_peer(rows['mdf_vs_best_peer'][m]['peer'])})"
+                      for m in ("jod", "flip")]
+            std = rows["vs_best_standard"].get(mdf, {})
+            cells += [f"{_fmt(std[m])} ({std[m][2]})" if m in std else "(itself)" for m in ("jod", "flip")]
+            lines.append(f"| {result['task']} | {set_name} | {len(result['seeds'])} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _short_peer(spec: str) -> str:
+    term = spec.split("*", 1)[-1]
+    return {"vgg": "VGG19 random", "lpips": "LPIPS random", "msswd": "MS-SWD", "ffl": "FFL"}.get(
+        term.split(":")[0].split("@")[0], term)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--task", required=True, choices=list(SETS))
@@ -133,6 +157,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--names", default="", help="comma-separated short names: standard..., MDF, random, peers...")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--out", required=True, type=Path)
+    if argv is None:
+        import sys
+
+        argv = sys.argv[1:]
+    if argv and argv[0] == "summary":  # compare_feature_peers.py summary A/comparison.json B/comparison.json ...
+        print(summary([Path(p) for p in argv[1:]]))
+        return
     args = ap.parse_args(argv)
     standard, peers = args.standard.split(","), args.peers.split(",")
     seeds = [int(s) for s in args.seeds.split(",")]
