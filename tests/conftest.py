@@ -11,7 +11,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 REFERENCE = SHARED / "reference"
-DATA = SHARED / "data"
+# The data sets: $MDFLOSS_DATA when it is set (a user's own copy), else the development folder beside the checkout.
+DATA = Path(os.environ["MDFLOSS_DATA"]) if os.environ.get("MDFLOSS_DATA") else SHARED / "data"
 
 # Under pytest-xdist (pyproject.toml runs two workers) each worker, and every process its tests start, uses one
 # torch thread: two workers with a thread per core never oversubscribe the cores, which slows torch many times.
@@ -43,7 +44,9 @@ def set5_as(root: Path, *names: str) -> Path:
 
 def need(path: Path) -> Path:
     if not path.exists():
-        pytest.skip(f"{path} is not available (../shared is laid out beside the checkout)")
+        where = ("point $MDFLOSS_DATA at the data sets (mdfloss data download NAME fetches them)"
+                 if DATA in path.parents or path == DATA else "the reference files are laid out beside the checkout")
+        pytest.skip(f"{path} is not available: {where}")
     return path
 
 
