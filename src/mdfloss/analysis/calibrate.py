@@ -25,7 +25,7 @@ Example:
     >>> from mdfloss.analysis.calibrate import calibrate
     >>> w = load_loss_file(pretrained_path("jpeg"))
     >>> cal = calibrate(w, task_artefact("jpeg", {"quality": 10}), [torch.rand(1, 3, 64, 64)], draws=1)
-    >>> cal.metadata["calibration"]["mode"], len(cal.calibration) == 3 * len(w.critics)
+    >>> cal.metadata["calibration"].get("mode"), len(cal.calibration) == 3 * len(w.critics)
     ('pyramid', True)
 """
 

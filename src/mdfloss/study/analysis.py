@@ -133,7 +133,7 @@ def scale_study(answers: list[Answer], *, prior: str = "gaussian", bootstrap: in
     Example:
         >>> from mdfloss.study.answers import Answer
         >>> answers = [Answer(f"o{i % 3}", "1", "s", "a", "b", i % 4 != 0) for i in range(12)]
-        >>> [round(r.jod, 2) for r in scale_study(answers, bootstrap=0).rows if r.scene == "all"]
+        >>> list(round(r.jod, 2) for r in scale_study(answers, bootstrap=0).rows if r.scene == "all")
         [0.5, -0.5]
     """
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:

@@ -18,6 +18,7 @@ domain (``log_ndtr``), so large counts do not underflow to a zero likelihood whe
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import optimize, sparse, special
 
 from mdfloss.common.errors import InvalidInputError
@@ -116,7 +117,7 @@ class _Objective:
         return value, grad[1:]
 
 
-def pw_scale(D, *, prior: str = "gaussian", regularization: str = "mean0",
+def pw_scale(D: ArrayLike, *, prior: str = "gaussian", regularization: str = "mean0",
              start: np.ndarray | None = None) -> np.ndarray:
     """JOD score of each condition from a matrix of pairwise counts, as pwcmp's ``pw_scale``.
 
