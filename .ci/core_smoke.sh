@@ -31,8 +31,18 @@ import os
 os.makedirs("imgs")
 for i in range(3):
     Image.fromarray(rng.integers(0, 256, (72, 64, 3), dtype=np.uint8)).save(f"imgs/{i}.png")
-x = torch.rand(1, 3, 48, 48, requires_grad=True)
-MDFLoss.pretrained("jpeg", mode="pyramid")(x, torch.rand(1, 3, 48, 48)).backward()
+x = torch.rand(1, 3, 96, 96, requires_grad=True)
+MDFLoss.pretrained("jpeg", mode="pyramid")(x, torch.rand(1, 3, 96, 96)).backward()
+# The files the wheel must carry besides the code (a non-editable install: pip built the wheel from the source).
+from importlib import resources
+from mdfloss.integrations import dropin_source
+from mdfloss.loss.assets import available_losses
+assert resources.files("mdfloss").joinpath("py.typed").is_file()
+assert resources.files("mdfloss.study").joinpath("web/index.html").is_file()
+assert resources.files("mdfloss.data").joinpath("manifest.json").is_file()
+assert "LOSS_REGISTRY.register" in dropin_source("neosr") and "LOSS_REGISTRY.register" in dropin_source("trainner-redux")
+assert set(available_losses()) >= {"sisr", "denoise", "jpeg", "published-sisr", "published-jpeg"}
+print("core: the wheel carries py.typed, the study page, the data manifest, the drop-ins and the shipped losses")
 assert x.grad is not None and torch.__version__.startswith("2.13")
 print("core: loss ok with torch", torch.__version__)
 PY
@@ -49,13 +59,15 @@ if [ "$rc" -ne 2 ] || ! grep -q "pip install 'mdfloss\[metrics\]'" err.txt; then
     exit 1
 fi
 "$mdf" evaluate --model restorer/model.pt --set imgs --no-perceptual
+"$mdf" restore --model restorer/model.pt --input imgs --out restored --tile 32
+test -f restored/0.png
 # A study folder needs only the core; serving and scaling it need the study extra, named in one line.
 mkdir a b
 cp imgs/*.png a/ && cp imgs/*.png b/
 "$mdf" study create --out st --reference imgs --method a=a --method b=b
 "$mdf" data list > /dev/null  # the manifest needs only the core
 set +e
-"$mdf" data download Set5 --root dl 2> err.txt
+"$mdf" data download Set5 --data-root dl 2> err.txt
 rc=$?
 set -e
 if [ "$rc" -ne 2 ] || ! grep -q "pip install 'mdfloss\[data\]'" err.txt || [ -e dl/Set5 ]; then
