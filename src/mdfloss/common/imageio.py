@@ -102,5 +102,11 @@ def read_image(path: str | Path, *, max_pixels: int | None = None, argument: str
 
 
 def quantize_8bit(x: torch.Tensor) -> torch.Tensor:
-    """Round to the 256 levels of an 8-bit image (values clamped to [0, 1] first), as a saved image would be."""
+    """Round to the 256 levels of an 8-bit image (values clamped to [0, 1] first), as a saved image would be.
+
+    Example:
+        >>> import torch
+        >>> quantize_8bit(torch.tensor([0.5, 1.2, -0.1]))
+        tensor([0.5020, 1.0000, 0.0000])
+    """
     return torch.round(x.clamp(0, 1) * 255) / 255

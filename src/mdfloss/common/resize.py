@@ -12,6 +12,11 @@ def resize(x: torch.Tensor, size: tuple[int, int] | torch.Size) -> torch.Tensor:
     """Bicubic resize with antialiasing when shrinking (close to MATLAB's imresize).
 
     Shape: (N, C, H, W) -> (N, C, size[0], size[1]).
+
+    Example:
+        >>> import torch
+        >>> resize(torch.rand(1, 3, 64, 48), (32, 24)).shape
+        torch.Size([1, 3, 32, 24])
     """
     if tuple(x.shape[-2:]) == tuple(size):
         return x

@@ -15,7 +15,14 @@ REDUCTIONS = ("mean", "sum", "none")
 
 
 def reduce_per_image(per_image: torch.Tensor, reduction: str) -> torch.Tensor:
-    """Reduce a loss's values per image (N,) as ``reduction`` says: mean, sum, or none (kept per image)."""
+    """Reduce a loss's values per image (N,) as ``reduction`` says: mean, sum, or none (kept per image).
+
+    Example:
+        >>> import torch
+        >>> v = torch.tensor([1.0, 3.0])
+        >>> float(reduce_per_image(v, "mean")), float(reduce_per_image(v, "sum")), reduce_per_image(v, "none").shape
+        (2.0, 4.0, torch.Size([2]))
+    """
     if reduction == "mean":
         return per_image.mean()
     return per_image.sum() if reduction == "sum" else per_image

@@ -44,6 +44,12 @@ class Critic(_Trunk):
 
     Shape:
         input (N, 3, H, W) with H, W >= 11; critic map (N, 1, H-10, W-10).
+
+    Example:
+        >>> import torch
+        >>> head, body, critic_map = Critic(32).features(torch.rand(1, 3, 24, 24) * 2 - 1)
+        >>> head.shape, critic_map.shape
+        (torch.Size([1, 32, 22, 22]), torch.Size([1, 1, 14, 14]))
     """
 
     def __init__(self, width: int, in_channels: int = 3) -> None:
@@ -63,6 +69,12 @@ class Generator(_Trunk):
     """Residual generator: ``prev + tanh(trunk(zero_pad(input)))``.
 
     The input is zero-padded by 5 px so the output keeps the size of ``prev``.
+
+    Example:
+        >>> import torch
+        >>> prev = torch.zeros(1, 3, 24, 24)
+        >>> Generator(32)(torch.rand(1, 3, 24, 24), prev).shape
+        torch.Size([1, 3, 24, 24])
     """
 
     def __init__(self, width: int, channels: int = 3) -> None:

@@ -33,10 +33,18 @@ def pyramid_factors(
 
 
 def to_pm1(x01: torch.Tensor) -> torch.Tensor:
+    """[0, 1] -> [-1, 1], the range Phase 1's networks work in (any shape)."""
     return x01 * 2 - 1
 
 
 def to_01(xpm1: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] -> [0, 1] (any shape).
+
+    Example:
+        >>> import torch
+        >>> to_01(to_pm1(torch.tensor([0.0, 0.25, 1.0])))
+        tensor([0.0000, 0.2500, 1.0000])
+    """
     return (xpm1 + 1) / 2
 
 
@@ -49,7 +57,15 @@ class Pyramid:
 
 
 def build_pyramid(image01: torch.Tensor, config, device: torch.device) -> Pyramid:
-    """image01: (1, 3, H, W) in [0, 1]; ``config`` a :class:`~mdfloss.phase1.steps.Phase1Config`."""
+    """image01: (1, 3, H, W) in [0, 1]; ``config`` a :class:`~mdfloss.phase1.steps.Phase1Config`.
+
+    Example:
+        >>> import torch
+        >>> from mdfloss.phase1.steps import Phase1Config
+        >>> pyr = build_pyramid(torch.rand(1, 3, 60, 80), Phase1Config(max_size=40, min_size=20), torch.device("cpu"))
+        >>> [tuple(r.shape[-2:]) for r in pyr.reals]  # coarsest first, in [-1, 1]
+        [(20, 27), (24, 33), (30, 40)]
+    """
     h, w = image01.shape[-2:]
     factors, fit = pyramid_factors(h, w, scale_factor=config.scale_factor,
                                    min_size=config.min_size, max_size=config.max_size)

@@ -46,6 +46,11 @@ class EDSR(nn.Module):
     """EDSR (Lim et al. 2017): residual blocks without BatchNorm, pixel-shuffle upsampling.
 
     Shape: (N, 3, H, W) -> (N, 3, scale*H, scale*W).
+
+    Example:
+        >>> import torch
+        >>> EDSR(scale=4, num_blocks=2, channels=16)(torch.rand(1, 3, 12, 10)).shape
+        torch.Size([1, 3, 48, 40])
     """
 
     mean: torch.Tensor  # a buffer
@@ -68,6 +73,11 @@ class SRResNet(nn.Module):
     """SRResNet (Ledig et al. 2017): residual blocks with BatchNorm and PReLU.
 
     Shape: (N, 3, H, W) -> (N, 3, scale*H, scale*W).
+
+    Example:
+        >>> import torch
+        >>> SRResNet(scale=2, num_blocks=1, channels=8).eval()(torch.rand(1, 3, 12, 10)).shape
+        torch.Size([1, 3, 24, 20])
     """
 
     def __init__(self, scale: int = 4, num_blocks: int = 16, channels: int = 64) -> None:
@@ -87,6 +97,11 @@ class DnCNN(nn.Module):
     """Colour DnCNN (Zhang et al. 2017): predicts the residual (noise or artefacts) and subtracts it.
 
     Shape: (N, 3, H, W) -> (N, 3, H, W).
+
+    Example:
+        >>> import torch
+        >>> DnCNN(depth=4, channels=8).eval()(torch.rand(2, 3, 16, 16)).shape
+        torch.Size([2, 3, 16, 16])
     """
 
     def __init__(self, depth: int = 17, channels: int = 64) -> None:

@@ -65,6 +65,12 @@ def jod(pred: torch.Tensor, target: torch.Tensor, display: str = DEFAULT_JOD_DIS
     """ColorVideoVDP quality of ``pred`` against ``target`` on ``display``, in JOD.
 
     ``model``: a :func:`cvvdp_model` to reuse across calls (built for ``display`` when None).
+
+    Example:
+        >>> import torch
+        >>> x = torch.rand(1, 3, 64, 64)
+        >>> round(jod(x, x), 3)  # identical images: 10 JOD
+        10.0
     """
     metric = model if model is not None else cvvdp_model(display)
     p, t = (x[0].permute(1, 2, 0).float().cpu().contiguous() for x in (pred, target))
@@ -76,7 +82,14 @@ def jod(pred: torch.Tensor, target: torch.Tensor, display: str = DEFAULT_JOD_DIS
 
 
 def flip(pred: torch.Tensor, target: torch.Tensor) -> float:
-    """Mean NVIDIA FLIP error (LDR) of ``pred`` against ``target``."""
+    """Mean NVIDIA FLIP error (LDR) of ``pred`` against ``target``.
+
+    Example:
+        >>> import torch
+        >>> x = torch.rand(1, 3, 32, 32)
+        >>> flip(x, x)
+        0.0
+    """
     flip_evaluator = require("flip_evaluator", "metrics", "the FLIP metric")
 
     p, t = (x[0].permute(1, 2, 0).float().cpu().numpy().copy() for x in (pred, target))
@@ -85,6 +98,13 @@ def flip(pred: torch.Tensor, target: torch.Tensor) -> float:
 
 
 def piq_metric(name: str, pred: torch.Tensor, target: torch.Tensor) -> float:
-    """piq's ``haarpsi`` or ``mdsi`` of one pair."""
+    """piq's ``haarpsi`` or ``mdsi`` of one pair.
+
+    Example:
+        >>> import torch
+        >>> x = torch.rand(1, 3, 64, 64)
+        >>> round(piq_metric("haarpsi", x, x), 4)
+        1.0
+    """
     piq = require("piq", "metrics", "the HaarPSI and MDSI metrics")
     return float(getattr(piq, name)(pred.float().clamp(0, 1), target.float().clamp(0, 1), data_range=1.0))
