@@ -82,7 +82,15 @@ def distortion_artefact(task: str, distortion) -> Artefact:
 
 def equal_mse_noise(clean: torch.Tensor, artefact: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """``clean`` plus white Gaussian noise whose expected MSE equals that of ``artefact`` (same shape as
-    ``clean``; not clamped, so the energy matches in expectation)."""
+    ``clean``; not clamped, so the energy matches in expectation).
+
+    Example:
+        >>> import torch
+        >>> clean = torch.full((1, 3, 64, 64), 0.5)
+        >>> noisy = equal_mse_noise(clean, clean + 0.1, torch.Generator().manual_seed(0))
+        >>> round(float(((noisy - clean) ** 2).mean()), 3)  # the artefact's MSE, 0.01
+        0.01
+    """
     mse = float(((artefact - clean) ** 2).mean())
     if not mse > 0:
         raise InvalidInputError("artefact: the task's degradation leaves the image unchanged (mean squared error "

@@ -29,7 +29,15 @@ from mdfloss.common.extras import require
 
 
 class MDFLoss(nn.Module):
-    """An MDF loss with BasicSR's conventions (``loss_weight``, ``reduction``, ``forward(pred, target, weight)``)."""
+    """An MDF loss with BasicSR's conventions (``loss_weight``, ``reduction``, ``forward(pred, target, weight)``).
+
+    Example:
+        >>> import torch
+        >>> loss = MDFLoss(loss="sisr", loss_weight=0.5, as_perceptual=True)
+        >>> perceptual, style = loss(torch.rand(1, 3, 96, 96), torch.rand(1, 3, 96, 96))
+        >>> float(perceptual) > 0 and style is None
+        True
+    """
 
     def __init__(self, loss: str = "sisr", mode: str = "pyramid", scales: Sequence[int] | None = None,
                  taps: Sequence[str] | None = None, normalize: bool = False, calibrated: bool | None = None,

@@ -29,7 +29,15 @@ _MIN_CHANNELS = 8
 
 
 def fold_critic(state: dict[str, torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """(weight, bias) of the 5 convs of a critic with BatchNorm folded in (float64 math)."""
+    """(weight, bias) of the 5 convs of a critic with BatchNorm folded in (float64 math).
+
+    Example:
+        >>> from mdfloss.loss.assets import pretrained_path
+        >>> from mdfloss.loss.weights import load_loss_file
+        >>> convs = fold_critic(load_loss_file(pretrained_path("jpeg")).critics[0])
+        >>> len(convs), convs[-1][0].shape[0]  # head, 3 body blocks, the 1-channel tail
+        (5, 1)
+    """
     convs = []
     for name in CONV_BLOCKS:
         w = state[f"{name}.conv.weight"].double()
@@ -101,6 +109,16 @@ class _FrozenConv(torch.autograd.Function):
 
 
 def frozen_conv(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, act: bool = True) -> torch.Tensor:
+    """One folded critic layer: a 3x3 conv without padding, then LeakyReLU(0.2) when ``act``; the weights never get
+    a gradient, the input does. (N, C, H, W) -> (N, C', H-2, W-2).
+
+    Example:
+        >>> import torch
+        >>> x = torch.rand(1, 3, 16, 16, requires_grad=True)
+        >>> y = frozen_conv(x, torch.rand(8, 3, 3, 3), torch.zeros(8))
+        >>> y.shape, y.sum().backward() is None and x.grad is not None
+        (torch.Size([1, 8, 14, 14]), True)
+    """
     if not (x.requires_grad and torch.is_grad_enabled()):
         # No graph needed: skip the mask.
         dtype = _compute_dtype(x)
@@ -135,7 +153,13 @@ class _SquaredErrorMean(torch.autograd.Function):
 
 
 def squared_error_mean(a: torch.Tensor, b: torch.Tensor, acc: torch.dtype) -> torch.Tensor:
-    """(N,) mean over (C, H, W) of (a - b)^2."""
+    """(N,) mean over (C, H, W) of (a - b)^2.
+
+    Example:
+        >>> import torch
+        >>> squared_error_mean(torch.ones(2, 3, 4, 4), torch.zeros(2, 3, 4, 4), torch.float32)
+        tensor([1., 1.])
+    """
     return _SquaredErrorMean.apply(a, b, acc)
 
 
@@ -155,7 +179,16 @@ class _FrozenModule(nn.Module):
 
 
 class SingleCritic(_FrozenModule):
-    """One folded critic; ``forward`` returns (head, body, tail) like ``Critic.features``."""
+    """One folded critic; ``forward`` returns (head, body, tail) like ``Critic.features``.
+
+    Example:
+        >>> import torch
+        >>> from mdfloss.loss.assets import pretrained_path
+        >>> from mdfloss.loss.weights import load_loss_file
+        >>> critic = SingleCritic(fold_critic(load_loss_file(pretrained_path("jpeg")).critics[-1]))
+        >>> [tuple(f.shape[1:]) for f in critic(torch.rand(1, 3, 20, 20))]
+        [(64, 18, 18), (64, 12, 12), (1, 10, 10)]
+    """
 
     def __init__(self, folded: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
         super().__init__()

@@ -53,7 +53,14 @@ _REQUIRED_META = ("format", "format_version", "architecture", "input_range", "sc
 
 @dataclass
 class LossWeights:
-    """Critic state dicts (coarsest first) and the file's metadata."""
+    """Critic state dicts (coarsest first) and the file's metadata.
+
+    Example:
+        >>> from mdfloss.loss.assets import pretrained_path
+        >>> w = load_loss_file(pretrained_path("sisr"))
+        >>> len(w.critics), w.widths[-1], w.metadata["task"]
+        (8, 64, 'sisr')
+    """
 
     critics: list[dict[str, torch.Tensor]]
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -168,7 +175,14 @@ def to_bytes(weights: LossWeights) -> bytes:
 
 
 def tensors_checksum(tensors: dict[str, torch.Tensor]) -> str:
-    """sha256 over every tensor's name and bytes, in name order: what a loss file's data must still be."""
+    """sha256 over every tensor's name and bytes, in name order: what a loss file's data must still be.
+
+    Example:
+        >>> import torch
+        >>> tensors_checksum({"a": torch.zeros(2)}) == tensors_checksum({"a": torch.zeros(2)}) != tensors_checksum(
+        ...     {"a": torch.ones(2)})
+        True
+    """
     digest = hashlib.sha256()
     for name in sorted(tensors):
         digest.update(name.encode())

@@ -61,6 +61,7 @@ def lr_at(config: Phase1Config, iteration: int) -> float:
 
 
 def distort_pm1(x: torch.Tensor, distortion: Distortion, gen: torch.Generator) -> torch.Tensor:
+    """The task's distortion of an image in [-1, 1] (applied in [0, 1], returned in [-1, 1]), same shape."""
     return to_pm1(distortion(to_01(x).clamp(0, 1), gen))
 
 
@@ -123,6 +124,15 @@ def degraded_real(k: int, pyr: Pyramid, distortion: Distortion, gen: torch.Gener
 
 
 def gradient_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """WGAN-GP's penalty: ``(|grad critic(mix)| - 1)^2`` at a random mix of ``real`` and ``fake`` (1, 3, H, W).
+
+    Example:
+        >>> import torch
+        >>> from mdfloss.phase1.nets import Critic
+        >>> gp = gradient_penalty(Critic(8), torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16), torch.Generator())
+        >>> gp.shape, float(gp) >= 0
+        (torch.Size([]), True)
+    """
     a = torch.rand((), generator=gen).item()
     mix = (a * real + (1 - a) * fake).requires_grad_(True)
     out = critic(mix)
@@ -154,6 +164,14 @@ def feature_specificity_term(critic: Critic, real: torch.Tensor, artefact: torch
     With ``cap`` > 0 the term is ``max(0, that + log(cap))``: it stops asking once the ratio reaches ``cap``.
 
     The three images go through the critic as one batch, so BatchNorm normalises them alike.
+
+    Example:
+        >>> import torch
+        >>> from mdfloss.phase1.nets import Critic
+        >>> real = torch.rand(1, 3, 24, 24) * 2 - 1
+        >>> term = feature_specificity_term(Critic(8), real, real + 0.1, torch.Generator().manual_seed(0))
+        >>> term.shape
+        torch.Size([])
     """
     noise = randn(real.shape, gen, real.device) * torch.sqrt(F.mse_loss(artefact, real))
     h, b, _ = critic.features(torch.cat([real, artefact, real + noise]))
@@ -173,6 +191,14 @@ def descent_alignment_term(critic: Critic, real: torch.Tensor, artefact: torch.T
     Why: critics made specific by :func:`feature_specificity_term` alone had gradients almost orthogonal to L2's
     at restored images (docs/specificity.md), so they pushed the restorer sideways. Needs a second derivative
     through the critic, like the gradient penalty.
+
+    Example:
+        >>> import torch
+        >>> from mdfloss.phase1.nets import Critic
+        >>> real = torch.rand(1, 3, 24, 24) * 2 - 1
+        >>> term = descent_alignment_term(Critic(8), real, real + 0.1, torch.Generator().manual_seed(0))
+        >>> 0 <= float(term) <= 2  # 1 - cos: 0 when a descent step points straight back to the real image
+        True
     """
     t = 0.25 + 0.75 * torch.rand((), generator=gen).item()
     y = (real + t * (artefact - real)).detach().requires_grad_(True)

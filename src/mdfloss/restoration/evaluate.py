@@ -87,7 +87,13 @@ def evaluate(model_path: str | Path, set_name: str | Path | PairedFolders, *, ou
 
 class DegradedInput(torch.nn.Module):
     """The degraded input itself as the "restoration" (SISR: bicubic up to the reference's size), so the input
-    can be scored as every network is: the row a restorer must beat."""
+    can be scored as every network is: the row a restorer must beat.
+
+    Example:
+        >>> import torch
+        >>> DegradedInput(4)(torch.rand(1, 3, 8, 10)).shape  # SISR: brought to the reference's size
+        torch.Size([1, 3, 32, 40])
+    """
 
     def __init__(self, factor: int) -> None:
         super().__init__()
@@ -125,7 +131,14 @@ def evaluate_network(model: torch.nn.Module, deg, set_name: str | Path | PairedF
 def score_pair(pred: torch.Tensor, target: torch.Tensor, border: int, jod_model=None,
                jod_display: str | None = None) -> dict[str, float]:
     """Every metric of one pair (1, 3, H, W) in [0, 1]: the fidelity metrics, and the perceptual ones when
-    ``jod_model`` is given. All see the same 8-bit, border-cropped pair (quantize is idempotent in fidelity)."""
+    ``jod_model`` is given. All see the same 8-bit, border-cropped pair (quantize is idempotent in fidelity).
+
+    Example:
+        >>> import torch
+        >>> x = torch.rand(1, 3, 32, 32)
+        >>> score_pair(x, x, border=0)["ssim_rgb"]
+        1.0
+    """
     pred, target = crop_border(quantize(pred), border), crop_border(quantize(target), border)
     if jod_model is not None:
         pred, target = pred.float(), target.float()

@@ -112,7 +112,14 @@ class LPIPS(nn.Module):
 
 
 class LPIPSLoss(nn.Module):
-    """Mean LPIPS over the batch, as a training loss."""
+    """Mean LPIPS over the batch, as a training loss.
+
+    Example:
+        >>> import torch
+        >>> loss = LPIPSLoss(LPIPS.random(seed=0))
+        >>> float(loss(torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32))) > 0
+        True
+    """
 
     def __init__(self, net: LPIPS) -> None:
         super().__init__()

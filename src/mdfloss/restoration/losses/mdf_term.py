@@ -59,7 +59,14 @@ class MDFTerm(nn.Module):
     scales; ``bf16`` runs the term under bfloat16 autocast (its value is returned as float32);
     ``normalize`` and ``calibrated`` as in :class:`~mdfloss.loss.MDFLoss` (a calibrated file is used
     calibrated unless ``@uncalibrated``); ``random=SEED`` replaces the trained weights with Phase 1's initial
-    ones drawn from SEED (:func:`mdfloss.loss.random_critics.random_critics`), keeping the architecture."""
+    ones drawn from SEED (:func:`mdfloss.loss.random_critics.random_critics`), keeping the architecture.
+
+    Example:
+        >>> import torch
+        >>> term = MDFTerm("mdf:sisr@finest=1", "sisr", finest=1)
+        >>> term.loss.scales, float(term(torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64))) > 0
+        ([7], True)
+    """
 
     def __init__(self, term: str, source: str, *, mode: str = "pyramid", scales: list[int] | None = None,
                  taps: list[str] | None = None, finest: int | None = None, bf16: bool = False,

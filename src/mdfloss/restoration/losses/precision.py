@@ -13,6 +13,12 @@ class Bfloat16Term(nn.Module):
 
     Pays on CPUs with native bfloat16 (AVX-512 BF16 or AMX) and on GPUs; on a CPU without it the convolutions are
     emulated and run many times slower than float32, and a warning says so once.
+
+    Example:
+        >>> import torch
+        >>> from mdfloss.restoration.losses.pixel import L2Loss
+        >>> Bfloat16Term("l2", L2Loss())(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8)).dtype
+        torch.float32
     """
 
     def __init__(self, term: str, inner: nn.Module) -> None:
