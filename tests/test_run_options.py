@@ -130,3 +130,26 @@ def test_sr_patch_must_divide_by_the_scale(tmp_path, capsys):
     code, out, err = run(capsys, "train-restorer", "--task", "sisr", "--loss", "l1", "--out", tmp_path / "r",
                          "--patch", "30", "--arch", "srresnet")
     assert code == 2 and "--patch: 30 is not a multiple of the task's size factor 4" in err
+
+
+def test_a_spandrel_architecture_trains_from_scratch_by_name(tmp_path, capsys):
+    pytest.importorskip("spandrel")
+    from .conftest import set5_as
+
+    root = set5_as(tmp_path / "data", "BSDS500_train", "Set5")
+    code, out, err = run(capsys, "train-restorer", "--task", "sisr", "--loss", "l1", "--preset", "smoke",
+                         "--data-root", root, "--iterations", "1", "--arch", "spandrel:Compact", "--patch", "48",
+                         "--out", tmp_path / "r")
+    assert code == 0, err
+    record = torch.load(tmp_path / "r" / "model.pt", weights_only=True)
+    assert record["preset"]["model"] == {"arch": "spandrel", "architecture": "Compact", "scale": 4, "built": "Compact"}
+    from mdfloss.restoration.evaluate import load_restorer
+
+    model, _ = load_restorer(tmp_path / "r" / "model.pt")  # loads like any spandrel network
+    assert model(torch.rand(1, 3, 8, 8)).shape == (1, 3, 32, 32)
+    code, out, err = run(capsys, "train-restorer", "--task", "sisr", "--loss", "l1", "--arch", "spandrel:NoSuchNet",
+                         "--out", tmp_path / "r2")
+    assert code == 2 and "spandrel has no architecture 'NoSuchNet'; choose from" in err
+    code, out, err = run(capsys, "train-restorer", "--task", "sisr", "--loss", "l1", "--arch", "spandrel:Compact",
+                         "--width", "8", "--out", tmp_path / "r3")
+    assert code == 2 and "built with its own defaults" in err

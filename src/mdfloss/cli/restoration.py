@@ -47,8 +47,10 @@ def _train_source(train_set: str | None, pairs: str | None) -> str | None:
 @click.option("--batch", type=int, default=None, help="Override the preset's global batch.")
 @click.option("--lr", type=float, default=None, help="Override the preset's learning rate (Adam).")
 @click.option("--patch", type=int, default=None, help="Override the preset's training patch size (HR pixels).")
-@click.option("--arch", type=click.Choice(["edsr", "srresnet", "dncnn"]), default=None,
-              help="The network family (SR tasks: edsr, srresnet; same-size tasks: dncnn) [the preset's].")
+@click.option("--arch", default=None, metavar="edsr|srresnet|dncnn|spandrel:NAME",
+              help="The network family (SR tasks: edsr, srresnet; same-size tasks: dncnn), or any architecture "
+                   "spandrel can build from its defaults, trained from scratch (spandrel:SPAN, spandrel:Compact; "
+                   "the [spandrel] extra) [the preset's].")
 @click.option("--width", type=int, default=None, help="Channels of the network's hidden layers [the preset's].")
 @click.option("--depth", type=int, default=None, help="Residual blocks (edsr, srresnet) or layers (dncnn).")
 @click.option("--data-root", type=click.Path(file_okay=False), default=None, help="Folder of the named sets.")

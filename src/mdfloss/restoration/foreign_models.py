@@ -82,3 +82,44 @@ def rebuild(spec: dict[str, Any], state: dict[str, Any], *, source: str, argumen
         raise WeightFileError(f"{argument}: '{source}' records a {spec.get('architecture')} network but holds "
                               f"{descriptor.architecture.id} weights")
     return descriptor.model
+
+
+#: How spandrel's network classes name their size factor.
+_SCALE_ARGS = ("upscale", "scale", "upscaling_factor", "upsampling")
+
+
+def build_named(name: str, factor: int, seed: int) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """A new network of spandrel's architecture ``name`` (e.g. ``SPAN``, ``Compact``, ``ESRGAN``), with its
+    defaults, its size factor set to ``factor`` and weights drawn from ``seed``, and the ``model`` entry mdfloss
+    records for it. spandrel then recognises it from its weights, as it does a downloaded file, so the model that
+    training writes loads like any other. Refused in one line where spandrel's class cannot be built that way.
+    """
+    import importlib
+    import inspect
+
+    spandrel = require("spandrel", "spandrel", "networks by spandrel architecture name")
+    archs = sorted(m for m in dir(spandrel.architectures) if not m.startswith("_"))
+    try:
+        module = importlib.import_module(f"spandrel.architectures.{name}")
+    except ImportError:
+        raise WeightFileError(f"arch: spandrel has no architecture {name!r}; choose from {', '.join(archs)}") from None
+    classes = [c for c in vars(module).values() if inspect.isclass(c) and issubclass(c, torch.nn.Module)
+               and c.__module__.startswith(module.__name__)]
+    classes.sort(key=lambda c: c.__name__ != name)  # the class named as the architecture first
+    if not classes:
+        raise WeightFileError(f"arch: spandrel's {name} holds no network class to build")
+    cls = classes[0]
+    params = inspect.signature(cls.__init__).parameters
+    kwargs = {arg: factor for arg in _SCALE_ARGS if arg in params}
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        try:
+            net = cls(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - a class that needs arguments spandrel's defaults do not give
+            raise WeightFileError(f"arch: spandrel's {name} cannot be built from its defaults ({exc})") from None
+    state = net.state_dict()
+    model, spec = from_state(state, source=f"a new {name}", argument="arch")
+    if spec["scale"] != factor:
+        raise WeightFileError(f"arch: spandrel's {name} builds a {spec['scale']}x network by default; this task "
+                              f"needs {factor}x")
+    return model, {**spec, "built": name}

@@ -108,6 +108,13 @@ def network_options(preset: RestorerPreset, task: str, *, lr: float | None = Non
     if lr is not None and not 0 < lr < float("inf"):
         raise InvalidInputError(f"--lr: expected a positive learning rate, got {lr!r}")
     model = dict(preset.model)
+    if arch is not None and arch.startswith("spandrel:"):  # any architecture spandrel can build, from scratch
+        if width is not None or depth is not None:
+            raise InvalidInputError("--width/--depth: a spandrel architecture is built with its own defaults")
+        from mdfloss.restoration.foreign_models import build_named
+
+        model = build_named(arch.partition(":")[2], get_task(task, preset.degradation).factor, seed=0)[1]
+        arch = None
     if arch is not None and arch != model.get("arch"):
         if arch not in _DEPTH_KEY:
             raise InvalidInputError(f"--arch: expected one of {', '.join(_DEPTH_KEY)}, got {arch!r}")

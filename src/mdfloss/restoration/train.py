@@ -143,7 +143,9 @@ def _build(task: str, loss: str | WeightedSum, preset: RestorerPreset, init, see
         raise InvalidInputError(f"batch: the global batch {preset.batch} must divide by the {world} processes")
     degradation = get_task(task, preset.degradation)
     criterion = (loss if isinstance(loss, WeightedSum) else build_loss(loss)).to(dev)
-    if preset.model.get("arch") == foreign_models.ARCH:  # another project's network, weights and all
+    if preset.model.get("arch") == foreign_models.ARCH and init is None and "built" in preset.model:
+        model = foreign_models.build_named(preset.model["built"], degradation.factor, seed)[0]  # the run's seed
+    elif preset.model.get("arch") == foreign_models.ARCH:  # another project's network, weights and all
         if init is None:
             raise InvalidInputError("init: a spandrel network is built from its weight file; give it with --init")
         model = foreign if foreign is not None else foreign_models.load_foreign(init, argument="init")[0]
