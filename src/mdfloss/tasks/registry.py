@@ -156,12 +156,6 @@ def builtin_tasks() -> tuple[str, ...]:
     return _REGISTRY.builtin()
 
 
-def registered_plugin(name: str) -> Callable[..., torch.Tensor] | None:
-    """The callable of a plug-in registered under ``name`` with :func:`register_task` (None otherwise)."""
-    definition = _REGISTRY.get(name)
-    return definition.plugin if definition is not None else None
-
-
 def call_plugin(name: str, fn: Callable[..., torch.Tensor], x: torch.Tensor, params: dict[str, Any],
                 generator: torch.Generator) -> torch.Tensor:
     """``fn(x, **params)`` with torch's global RNG forked and seeded from ``generator`` (so runs stay
