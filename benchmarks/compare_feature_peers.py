@@ -129,7 +129,7 @@ def summary(paths: list[Path]) -> str:
              "| MDF − best standard, JOD | … FLIP |", "|---|---|---|---|---|---|---|---|---|"]
     for path in paths:
         result = json.loads(Path(path).read_text())
-        mdf = result["losses"][len(result["losses"]) - 6]  # standard..., MDF, random, 4 peers
+        mdf = result["mdf"]
         for set_name, rows in result["sets"].items():
             cells = [_fmt(rows["trained_vs_random"][m]) for m in ("jod", "flip")]
             cells += [f"{_fmt(rows['mdf_vs_best_peer'][m]['diff'])} ({_short_peer(rows['mdf_vs_best_peer'][m]['peer'])})"
@@ -169,7 +169,8 @@ def main(argv: list[str] | None = None) -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     losses = standard + [args.mdf, args.random] + peers
     names = dict(zip(losses, args.names.split(","))) if args.names else {loss: loss for loss in losses}
-    result: dict = {"task": args.task, "seeds": seeds, "losses": losses, "sets": {}, "missing": []}
+    result: dict = {"task": args.task, "seeds": seeds, "losses": losses, "mdf": args.mdf, "random": args.random,
+                    "sets": {}, "missing": []}
     for set_name in SETS[args.task]:
         runs = load_runs(args.runs, set_name, losses, seeds)
         result["missing"] += [loss for loss in losses if loss not in runs and loss not in result["missing"]]
