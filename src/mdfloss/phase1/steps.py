@@ -197,7 +197,7 @@ def descent_alignment_term(critic: Critic, real: torch.Tensor, artefact: torch.T
         >>> from mdfloss.phase1.nets import Critic
         >>> real = torch.rand(1, 3, 24, 24) * 2 - 1
         >>> term = descent_alignment_term(Critic(8), real, real + 0.1, torch.Generator().manual_seed(0))
-        >>> 0 <= float(term) <= 2  # 1 - cos: 0 when a descent step points straight back to the real image
+        >>> 0 <= float(term.detach()) <= 2  # 1 - cos: 0 when a descent step points straight back to the real image
         True
     """
     t = 0.25 + 0.75 * torch.rand((), generator=gen).item()
