@@ -131,9 +131,11 @@ def summary(paths: list[Path]) -> str:
         result = json.loads(Path(path).read_text())
         mdf = result["mdf"]
         for set_name, rows in result["sets"].items():
-            cells = [_fmt(rows["trained_vs_random"][m]) for m in ("jod", "flip")]
-            cells += [f"{_fmt(rows['mdf_vs_best_peer'][m]['diff'])} ({_short_peer(rows['mdf_vs_best_peer'][m]['peer'])})"
-                      for m in ("jod", "flip")]
+            cells = [_fmt(rows["trained_vs_random"][m]) if m in rows["trained_vs_random"] else "—"
+                     for m in ("jod", "flip")]
+            best = rows["mdf_vs_best_peer"]  # empty when no peer has every seed
+            cells += [f"{_fmt(best[m]['diff'])} ({_short_peer(best[m]['peer'])})" if m in best else "— (no peer with "
+                      "these seeds)" for m in ("jod", "flip")]
             std = rows["vs_best_standard"].get(mdf, {})
             cells += [f"{_fmt(std[m])} ({std[m][2]})" if m in std else "(itself)" for m in ("jod", "flip")]
             lines.append(f"| {result['task']} | {set_name} | {len(result['seeds'])} | " + " | ".join(cells) + " |")
