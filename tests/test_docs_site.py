@@ -1,4 +1,4 @@
-"""The documentation site: an API page lists every public module, the navigation lists every API page, and the
+"""The documentation site: every public module has its API page, the navigation lists every API page, and the
 pages are what tools/make_api_pages.py writes (so a new module is not left out). `mkdocs build --strict` runs
 in .ci/run."""
 
@@ -25,6 +25,8 @@ def test_every_public_module_has_its_api_page():
         documented |= {line[4:].strip() for line in page.read_text().splitlines() if line.startswith("::: ")}
     wanted = {m for modules in tool.public_modules().values() for m in modules}
     assert wanted == documented, sorted(wanted ^ documented)
+    # one page per module, named after it
+    assert {p.stem for p in (REPO / "docs" / "api").glob("*.md")} == wanted
     assert "mdfloss.restoration.restore" in wanted and "mdfloss.integrations.neosr" in wanted
 
 

@@ -1,4 +1,5 @@
-"""Write docs/api/PACKAGE.md: one page per sub-package of mdfloss, every public module on it (mkdocstrings).
+"""Write docs/api/MODULE.md, one page per public module of mdfloss (mkdocstrings), and the site's API navigation
+(the block between the markers in mkdocs.yml).
 
     python tools/make_api_pages.py      # run after adding a module; tests/test_docs_site.py checks it was
 """
@@ -25,12 +26,24 @@ def public_modules() -> dict[str, list[str]]:
     return pages
 
 
+BEGIN, END = "      # api pages: begin (tools/make_api_pages.py)", "      # api pages: end"
+
+
 def main() -> None:
     out = ROOT / "docs" / "api"
     out.mkdir(exist_ok=True)
+    for old in out.glob("*.md"):
+        old.unlink()
+    nav = []
     for page, modules in public_modules().items():
-        text = f"# `mdfloss.{page}`\n\n" + "\n".join(f"::: {m}\n" for m in modules)
-        (out / f"{page}.md").write_text(text, encoding="utf-8")
+        nav.append(f"      - mdfloss.{page}:")
+        for m in modules:
+            (out / f"{m}.md").write_text(f"# `{m}`\n\n::: {m}\n", encoding="utf-8")
+            nav.append(f"          - {m}: api/{m}.md")
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    head, rest = config.split(BEGIN + "\n")
+    tail = rest.split(END + "\n", 1)[1]
+    (ROOT / "mkdocs.yml").write_text(head + BEGIN + "\n" + "\n".join(nav) + "\n" + END + "\n" + tail, encoding="utf-8")
 
 
 if __name__ == "__main__":
