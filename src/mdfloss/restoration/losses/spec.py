@@ -11,7 +11,8 @@ Options of ``mdf``, each after ``@``: ``@reference`` (the published way; pyramid
 architecture with Phase 1's initial weights drawn from SEED, never trained: the control for Phase 1).
 
 ``vgg`` and ``lpips`` take a weights file or ``random=SEED`` (the trunk drawn from SEED), and ``@bf16``.
-``msswd`` takes ``@scales=N``, ``@proj=N``, ``@patch=N``, ``@seed=N``; ``ffl`` takes ``@alpha=A``.
+``msswd`` takes options after ``:`` joined by ``@`` (``msswd:scales=3@proj=24@patch=11@seed=0``); ``ffl`` takes
+``ffl:alpha=A``.
 
 Examples: ``l1+0.1*mdf:jpeg@pyramid``, ``l2+0.05*mdf:sisr@pyramid@finest=2@bf16``,
 ``l2+0.0025*mdf:sisr@pyramid@finest=1@random=0``, ``l2+0.01*vgg:random=0@bf16``, ``l2+0.1*msswd``.
