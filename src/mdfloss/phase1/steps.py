@@ -67,7 +67,16 @@ def distort_pm1(x: torch.Tensor, distortion: Distortion, gen: torch.Generator) -
 
 @dataclass
 class Finished:
-    """What finished scales leave behind for the later ones."""
+    """What finished scales leave behind for the later ones.
+
+    Example:
+        >>> import torch
+        >>> from mdfloss.phase1.nets import Generator
+        >>> done = Finished(z_rec=torch.zeros(1, 3, 16, 16))
+        >>> finish_scale(Generator(8), done, (done.z_rec, torch.zeros(1, 3, 16, 16)), amp=0.1)
+        >>> len(done.generators), done.noise_amps, done.recs[0].shape
+        (1, [0.1], torch.Size([1, 3, 16, 16]))
+    """
 
     generators: list[Generator] = field(default_factory=list)
     noise_amps: list[float] = field(default_factory=list)
@@ -130,7 +139,7 @@ def gradient_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor, gen
         >>> import torch
         >>> from mdfloss.phase1.nets import Critic
         >>> gp = gradient_penalty(Critic(8), torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16), torch.Generator())
-        >>> gp.shape, float(gp) >= 0
+        >>> gp.shape, float(gp.detach()) >= 0
         (torch.Size([]), True)
     """
     a = torch.rand((), generator=gen).item()
@@ -143,7 +152,21 @@ def gradient_penalty(critic: Critic, real: torch.Tensor, fake: torch.Tensor, gen
 @dataclass
 class ScaleRun:
     """Everything one scale's iterations share: the scale, its models, the pyramid, the
-    finished scales below it, and the fixed reconstruction input and noise amplitude."""
+    finished scales below it, and the fixed reconstruction input and noise amplitude.
+
+    Example:
+        >>> import torch
+        >>> from mdfloss.phase1.distortions import make_distortion
+        >>> from mdfloss.phase1.pyramid import build_pyramid
+        >>> config = Phase1Config(max_size=24, min_size=20, iterations=1, critic_steps=1, generator_steps=1)
+        >>> pyr = build_pyramid(torch.rand(1, 3, 24, 24), config, torch.device("cpu"))
+        >>> done = Finished(z_rec=torch.zeros_like(pyr.reals[0]))
+        >>> models = new_scale(0, config, None, 0, torch.device("cpu"))
+        >>> run = ScaleRun(0, models, pyr, done, (done.z_rec, torch.zeros_like(pyr.reals[0])), 0.1,
+        ...                make_distortion("jpeg"), config, 0, torch.device("cpu"))
+        >>> sorted(train_iteration(run, 0))[:3]
+        ['critic_gap', 'gp', 'loss_d']
+    """
 
     k: int
     models: ScaleModels
@@ -287,7 +310,16 @@ def train_iteration(run: ScaleRun, iteration: int) -> dict[str, float]:
 @torch.no_grad()
 def finish_scale(generator: Generator, done: Finished, rec_in: tuple[torch.Tensor, torch.Tensor],
                  amp: float) -> None:
-    """Freeze a trained generator and record its noise amplitude and reconstruction."""
+    """Freeze a trained generator and record its noise amplitude and reconstruction.
+
+    Example:
+        >>> import torch
+        >>> from mdfloss.phase1.nets import Generator
+        >>> done = Finished()
+        >>> finish_scale(Generator(8), done, (torch.zeros(1, 3, 12, 12), torch.zeros(1, 3, 12, 12)), amp=1.0)
+        >>> done.generators[0].training, tuple(done.recs[0].shape)  # frozen in eval mode; its reconstruction kept
+        (False, (1, 3, 12, 12))
+    """
     g = generator.eval()
     done.generators.append(g)
     done.noise_amps.append(amp)
