@@ -33,7 +33,13 @@ def pyramid_factors(
 
 
 def to_pm1(x01: torch.Tensor) -> torch.Tensor:
-    """[0, 1] -> [-1, 1], the range Phase 1's networks work in (any shape)."""
+    """[0, 1] -> [-1, 1], the range Phase 1's networks work in (any shape).
+
+    Example:
+        >>> import torch
+        >>> to_pm1(torch.tensor([0.0, 0.5, 1.0]))
+        tensor([-1.,  0.,  1.])
+    """
     return x01 * 2 - 1
 
 
@@ -50,7 +56,15 @@ def to_01(xpm1: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class Pyramid:
-    """The real image at every scale ([-1, 1], coarsest first) and their sizes relative to the finest."""
+    """The real image at every scale ([-1, 1], coarsest first) and their sizes relative to the finest.
+
+    Example:
+        >>> import torch
+        >>> from mdfloss.phase1.steps import Phase1Config
+        >>> pyr = build_pyramid(torch.rand(1, 3, 30, 30), Phase1Config(max_size=30, min_size=20), torch.device("cpu"))
+        >>> len(pyr.reals), float(pyr.reals[-1].min()) >= -1  # coarsest first, in [-1, 1]
+        (3, True)
+    """
 
     reals: list[torch.Tensor]
     factors: list[float]

@@ -61,7 +61,15 @@ def lr_at(config: Phase1Config, iteration: int) -> float:
 
 
 def distort_pm1(x: torch.Tensor, distortion: Distortion, gen: torch.Generator) -> torch.Tensor:
-    """The task's distortion of an image in [-1, 1] (applied in [0, 1], returned in [-1, 1]), same shape."""
+    """The task's distortion of an image in [-1, 1] (applied in [0, 1], returned in [-1, 1]), same shape.
+
+    Example:
+        >>> import torch
+        >>> from mdfloss.phase1.distortions import make_distortion
+        >>> x = torch.rand(1, 3, 16, 16) * 2 - 1
+        >>> distort_pm1(x, make_distortion("jpeg", {"quality": 20}), torch.Generator()).shape
+        torch.Size([1, 3, 16, 16])
+    """
     return to_pm1(distortion(to_01(x).clamp(0, 1), gen))
 
 
