@@ -15,7 +15,7 @@
 #
 # What ran for the committed results (one 3-hour session on 2 cores did not fit all 54 jobs): seed 0 of every mix
 # of every task; seed 1 of the MDF and random-critic mixes of every task, of every SISR mix and of JPEG's VGG19
-# mix; seed 2 of SISR's MDF, random-critic, VGG19 and LPIPS mixes. `report` compares what has every seed asked for.
+# mix; seed 2 of every SISR mix. `report` compares what has every seed asked for.
 set -euo pipefail
 : "${MDFLOSS_DATA:?set MDFLOSS_DATA to the data root}"
 HERE=docs/results/feature-peers
