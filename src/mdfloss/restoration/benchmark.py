@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import fcntl
+import functools
 import json
 import shutil
 from contextlib import contextmanager
@@ -110,29 +111,38 @@ def _eval_marker(csv_path: Path) -> Path:
     return csv_path.with_suffix(".settings.json")
 
 
+def _cached_per_image(out_csv: Path, settings: dict, compute: Callable[[], object],
+                      newer_than: Path | None = None) -> dict[str, dict[str, float]]:
+    """``{image: {metric: value}}`` from ``out_csv`` when its settings file records ``settings`` (and the CSV is
+    newer than ``newer_than``); else ``compute()`` writes it first. Each CSV has its own settings file, so runs in
+    other processes (``--only``) never invalidate each other's results."""
+    marker = _eval_marker(out_csv)
+    recorded = json.loads(marker.read_text()) if marker.is_file() else None
+    fresh = recorded == settings and out_csv.is_file() and (
+        newer_than is None or out_csv.stat().st_mtime_ns >= newer_than.stat().st_mtime_ns)
+    if not fresh:
+        marker.unlink(missing_ok=True)
+        compute()
+        atomic_write_bytes(marker, json.dumps(settings).encode())
+    return read_per_image(out_csv)
+
+
 def _evaluate_run(plan: _Plan, sets: dict[str, Path | PairedFolders], model: Path, loss: str, seed: int,
                   jod_model) -> dict[str, dict[str, dict[str, float]]]:
     """``{set: {image: {metric: value}}}`` of one network, reusing its CSVs when they were written after the
-    model with the same settings. Each CSV has its own settings file, so runs in other processes (``--only``)
-    never invalidate each other's results."""
+    model with the same settings (:func:`_cached_per_image`)."""
     bench, out_dir, name = plan.bench, plan.out_dir, run_name(loss, seed, plan.first_seed)
     common = {"jod_display": plan.jod_display, "limit": bench.eval_limit, "perceptual": bench.perceptual,
               "seed": plan.first_seed}
     out = {}
     for set_name, set_path in sets.items():
         out_csv = out_dir / f"per_image_{safe_name(set_name)}_{name}.csv"
-        marker = _eval_marker(out_csv)
         spec = str(plan.eval_sets.get(set_name, set_name))
         # A set given as NAME=DIR records where it came from, so another folder under the same name is evaluated anew.
         settings = common if spec == set_name else {**common, "set": spec}
-        recorded = json.loads(marker.read_text()) if marker.is_file() else None
-        fresh = recorded == settings and out_csv.is_file() and out_csv.stat().st_mtime_ns >= model.stat().st_mtime_ns
-        if not fresh:
-            marker.unlink(missing_ok=True)
-            evaluate(model, set_path, out_csv=out_csv, limit=bench.eval_limit, seed=plan.first_seed,
-                     perceptual=bench.perceptual, jod_display=plan.jod_display, jod_model=jod_model)
-            atomic_write_bytes(marker, json.dumps(settings).encode())
-        out[set_name] = read_per_image(out_csv)
+        out[set_name] = _cached_per_image(out_csv, settings, functools.partial(
+            evaluate, model, set_path, out_csv=out_csv, limit=bench.eval_limit, seed=plan.first_seed,
+            perceptual=bench.perceptual, jod_display=plan.jod_display, jod_model=jod_model), newer_than=model)
     return out
 
 
@@ -250,17 +260,14 @@ def _evaluate_input(plan: _Plan, set_name: str, set_path: Path | PairedFolders, 
     from mdfloss.restoration.evaluate import DegradedInput, evaluate_network
 
     out_csv = plan.out_dir / f"per_image_{safe_name(set_name)}__degraded_input.csv"
-    marker = _eval_marker(out_csv)
     deg = get_task(plan.task, plan.base.degradation)
     settings = {"jod_display": plan.jod_display, "limit": plan.bench.eval_limit, "perceptual": plan.bench.perceptual,
                 "seed": plan.first_seed, "set": str(plan.eval_sets.get(set_name, set_name)), "task": deg.name,
                 "params": deg.params}
-    if not (marker.is_file() and json.loads(marker.read_text()) == settings and out_csv.is_file()):
-        evaluate_network(DegradedInput(deg.factor), deg, set_path, out_csv=out_csv, data_root=plan.kw["data_root"],
-                         seed=plan.first_seed, limit=plan.bench.eval_limit, perceptual=plan.bench.perceptual,
-                         jod_display=plan.jod_display, jod_model=jod_model)
-        atomic_write_bytes(marker, json.dumps(settings).encode())
-    return read_per_image(out_csv)
+    return _cached_per_image(out_csv, settings, lambda: evaluate_network(
+        DegradedInput(deg.factor), deg, set_path, out_csv=out_csv, data_root=plan.kw["data_root"],
+        seed=plan.first_seed, limit=plan.bench.eval_limit, perceptual=plan.bench.perceptual,
+        jod_display=plan.jod_display, jod_model=jod_model))
 
 
 def run_benchmark(task: str, losses: list[str], preset: str, out_dir: str | Path, *, from_scratch: bool = False,
