@@ -28,6 +28,13 @@ def reduce_per_image(per_image: torch.Tensor, reduction: str) -> torch.Tensor:
     return per_image.sum() if reduction == "sum" else per_image
 
 
+def check_int(argument: str, value: Any, lo: int) -> int:
+    """``value`` when it is an integer (not a bool) of at least ``lo``; else one line naming ``argument``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+        raise InvalidInputError(f"{argument}: expected an integer of at least {lo}, got {value!r}")
+    return value
+
+
 def check_choice(argument: str, value: Any, choices: Iterable[Any]) -> None:
     choices = list(choices)
     if value not in choices:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -29,15 +28,10 @@ from mdfloss.common.errors import InvalidInputError, OutputPathError
 from mdfloss.common.files import atomic_write_bytes
 from mdfloss.common.imageio import image_files, read_image
 from mdfloss.common.progress import progress_bar
+from mdfloss.common.validation import check_int
 
 DEFAULT_TILE = 256  # input pixels per tile side: about 0.3 GB of activations for the cpu-preset EDSR at x4
 DEFAULT_OVERLAP = 32
-
-
-def _check(name: str, value: Any, lo: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-        raise InvalidInputError(f"{name}: expected an integer of at least {lo}, got {value!r}")
-    return value
 
 
 @torch.no_grad()
@@ -49,8 +43,8 @@ def restore_tensor(model: torch.nn.Module, image: torch.Tensor, *, tile: int = D
     of a tile (at least the network's receptive radius for a result equal to the untiled one); ``scale``: the
     network's size factor (measured on a small input when not given).
     """
-    _check("tile", tile, 0)
-    _check("overlap", overlap, 0)
+    check_int("tile", tile, 0)
+    check_int("overlap", overlap, 0)
     if image.ndim != 4 or image.shape[0] != 1:
         raise InvalidInputError(f"image: expected one image (1, C, H, W), got shape {tuple(image.shape)}")
     if tile and tile < 8:
@@ -126,8 +120,8 @@ def restore_files(model_path: str | Path, inputs: str | Path, out_dir: str | Pat
 
     if bits not in (8, 16):
         raise InvalidInputError(f"bits: expected 8 or 16, got {bits!r}")
-    _check("tile", tile, 0)
-    _check("overlap", overlap, 0)
+    check_int("tile", tile, 0)
+    check_int("overlap", overlap, 0)
     src = Path(inputs)
     if not src.exists():
         raise InvalidInputError(f"--input: '{src}' does not exist; give an image file or a folder of images")

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mdfloss.common.errors import InvalidInputError
-from mdfloss.common.validation import REDUCTIONS, check_choice, check_pair
+from mdfloss.common.validation import REDUCTIONS, check_choice, check_int, check_pair
 from mdfloss.common.validation import reduce_per_image as _reduce
 
 # sRGB (D65) -> XYZ, and the D65 white point, as CIE 15 gives them.
@@ -60,11 +60,6 @@ def gaussian_pyramid(x: torch.Tensor, levels: int) -> list[torch.Tensor]:
     return out
 
 
-def _check_int(name: str, value: int, lo: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-        raise InvalidInputError(f"{name}: expected an integer of at least {lo}, got {value!r}")
-
-
 def ms_swd_loss(prediction: torch.Tensor, target: torch.Tensor, reduction: str = "mean", *, scales: int = 3,
                 projections: int = 24, patch: int = 11, generator: torch.Generator | None = None) -> torch.Tensor:
     """Multiscale sliced Wasserstein distance in CIELAB, per image (He et al., ECCV 2024).
@@ -81,9 +76,9 @@ def ms_swd_loss(prediction: torch.Tensor, target: torch.Tensor, reduction: str =
     """
     check_choice("reduction", reduction, REDUCTIONS)
     check_pair(prediction, target, 1.0, check_range=False)
-    _check_int("scales", scales, 1)
-    _check_int("projections", projections, 1)
-    _check_int("patch", patch, 1)
+    check_int("scales", scales, 1)
+    check_int("projections", projections, 1)
+    check_int("patch", patch, 1)
     if prediction.shape[1] != 3:
         raise InvalidInputError(f"prediction: MS-SWD compares RGB images (N, 3, H, W), got {tuple(prediction.shape)}")
     smallest = min(prediction.shape[-2:]) // 2 ** (scales - 1)
@@ -120,7 +115,7 @@ class MSSWDLoss(nn.Module):
         check_choice("reduction", reduction, REDUCTIONS)
         for name, value, lo in (("scales", scales, 1), ("projections", projections, 1), ("patch", patch, 1),
                                 ("seed", seed, 0)):
-            _check_int(name, value, lo)
+            check_int(name, value, lo)
         self.reduction, self.scales, self.projections, self.patch = reduction, scales, projections, patch
         self.generator = torch.Generator().manual_seed(seed)
 
