@@ -26,6 +26,7 @@ from torch import nn
 
 from mdfloss.common.errors import InvalidInputError
 from mdfloss.common.extras import require
+from mdfloss.integrations._frozen import frozen_mdf
 
 
 class MDFLoss(nn.Module):
@@ -43,15 +44,9 @@ class MDFLoss(nn.Module):
                  taps: Sequence[str] | None = None, normalize: bool = False, calibrated: bool | None = None,
                  loss_weight: float = 1.0, reduction: str = "mean", as_perceptual: bool = False) -> None:
         super().__init__()
-        from mdfloss.loss.mdf import MDFLoss as _MDFLoss
-
         if isinstance(loss_weight, bool) or not isinstance(loss_weight, (int, float)) or not loss_weight > 0:
             raise InvalidInputError(f"loss_weight: expected a positive number, got {loss_weight!r}")
-        kw = dict(mode=mode, scales=None if scales is None else list(scales),
-                  taps=None if taps is None else list(taps), reduction=reduction, normalize=normalize,
-                  calibrated=calibrated, check_range=False)
-        kw = {k: v for k, v in kw.items() if v is not None}
-        self.mdf = _MDFLoss.load(loss, **kw)
+        self.mdf = frozen_mdf(loss, mode, scales, taps, normalize, calibrated, reduction)
         self.loss_weight = float(loss_weight)
         self.as_perceptual = bool(as_perceptual)
 
