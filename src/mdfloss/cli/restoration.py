@@ -117,7 +117,7 @@ def evaluate_cmd(model_path, set_name, reference, restored, border, task, out_cs
     if model_path is None or set_name is None:
         raise InvalidInputError("--model/--set: give both (a network and the set to score it on), or score folders "
                                 "with --reference DIR --restored DIR")
-    from mdfloss.restoration.evaluate import evaluate
+    from mdfloss.restoration.evaluate import DegradedInput, evaluate_network, restorer_and_task
 
     jod_model = None
     if not no_perceptual:
@@ -126,13 +126,9 @@ def evaluate_cmd(model_path, set_name, reference, restored, border, task, out_cs
         jod_model = cvvdp_model(jod_display)  # refuses an unknown display before any work
     kw = dict(data_root=Path(data_root) if data_root else None, limit=limit, perceptual=not no_perceptual,
               jod_display=jod_display, jod_model=jod_model)
-    means = evaluate(model_path, set_name, out_csv=out_csv, task=task, **kw)
+    model, deg = restorer_and_task(model_path, task)
+    means = evaluate_network(model, deg, set_name, out_csv=out_csv, **kw)
     # the degraded input scored the same way: a restorer that makes things worse shows at a glance
-    from mdfloss.restoration.evaluate import DegradedInput, evaluate_network, load_restorer
-    from mdfloss.tasks import get_task
-
-    record = load_restorer(model_path, task=task)[1]
-    deg = get_task(record["task"], record["preset"]["degradation"])
     inputs = evaluate_network(DegradedInput(deg.factor), deg, set_name, **kw)
     click.echo(f"{'':>9}  {'model':>9}  {'input':>9}  model − input  (input: the degraded image, no restoration)")
     for k, v in means.items():
@@ -142,7 +138,7 @@ def evaluate_cmd(model_path, set_name, reference, restored, border, task, out_cs
 def _score_folders(reference, restored, border, model_path, set_name, out_csv, jod_display, no_perceptual) -> None:
     from pathlib import Path
 
-    from mdfloss.restoration.score_folders import score_folders
+    from mdfloss.restoration.score_folders import folder_csv_path, score_folders
 
     if model_path is not None or set_name is not None:
         raise InvalidInputError("--reference/--restored: score folders or a --model on a --set, not both")
@@ -171,9 +167,9 @@ def _score_folders(reference, restored, border, model_path, set_name, out_csv, j
     else:  # on the terminal, bold is marked with a star rather than Markdown's literal **
         click.echo("\n".join(line.replace("**", "*") for line in scores.report()))
     if out_csv is not None and len(folders) > 1:
-        stem, suffix = Path(out_csv).stem, Path(out_csv).suffix or ".csv"
-        click.echo(f"wrote {', '.join(f'{stem}_{n}{suffix}' for n in folders)} (one CSV per folder) and "
-                   f"{stem}.md (the table above) beside {out_csv}", err=True)
+        written = ", ".join(folder_csv_path(out_csv, n, len(folders)).name for n in folders)
+        click.echo(f"wrote {written} (one CSV per folder) and {Path(out_csv).stem}.md (the table above) beside "
+                   f"{out_csv}", err=True)
 
 
 def _check_benchmark_options(seeds: int, iterations: int | None, only: str | None, report_only: bool,

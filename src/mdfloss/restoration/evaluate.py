@@ -14,7 +14,7 @@ from mdfloss.restoration.data import EvalPairs, PairedFolders, resolve_set
 from mdfloss.restoration.metric_table import compute
 from mdfloss.restoration.metrics import crop_border, quantize
 from mdfloss.restoration.models import MODEL_KIND, build_model
-from mdfloss.tasks import get_task
+from mdfloss.tasks import Task, get_task
 
 
 def is_restorer_file(path: str | Path) -> bool:
@@ -61,6 +61,15 @@ def load_restorer(path: str | Path, *, argument: str = "model",
     return model.eval(), record
 
 
+def restorer_and_task(model_path: str | Path, task: str | None = None) -> tuple[torch.nn.Module, Task]:
+    """A ``train-restorer`` model in eval mode and the task it was trained for, with the parameters it recorded;
+    ``task`` refuses a model trained for another task."""
+    model, record = load_restorer(model_path, task=task)
+    if task is not None and record["task"] != task:
+        raise InvalidInputError(f"--task: the model was trained for {record['task']!r}, not {task!r}")
+    return model, get_task(record["task"], record["preset"]["degradation"])
+
+
 @torch.no_grad()
 def evaluate(model_path: str | Path, set_name: str | Path | PairedFolders, *, out_csv: str | Path | None = None,
              data_root: Path | None = None, seed: int = 0, limit: int | None = None,
@@ -77,10 +86,7 @@ def evaluate(model_path: str | Path, set_name: str | Path | PairedFolders, *, ou
     from mdfloss.restoration.perceptual import DEFAULT_JOD_DISPLAY
 
     jod_display = jod_display or DEFAULT_JOD_DISPLAY
-    model, record = load_restorer(model_path, task=task)
-    if task is not None and record["task"] != task:
-        raise InvalidInputError(f"--task: the model was trained for {record['task']!r}, not {task!r}")
-    deg = get_task(record["task"], record["preset"]["degradation"])
+    model, deg = restorer_and_task(model_path, task)
     return evaluate_network(model.to(device), deg, set_name, out_csv=out_csv, data_root=data_root, seed=seed,
                             limit=limit, perceptual=perceptual, jod_display=jod_display, jod_model=jod_model)
 

@@ -83,16 +83,17 @@ def score_folders(reference: str | Path, restored: Mapping[str, str | Path], *, 
             if progress:
                 progress(name, len(rows), len(files))
         per_image[name] = rows
-    means = {name: write_rows(rows, _csv_path(out_csv, name, len(restored))) for name, rows in per_image.items()}
+    means = {name: write_rows(rows, None if out_csv is None else folder_csv_path(out_csv, name, len(restored)))
+             for name, rows in per_image.items()}
     scores = FolderScores(per_image, means)
     if out_csv is not None and len(restored) > 1:
         atomic_write_bytes(Path(out_csv).with_suffix(".md"), "\n".join(scores.report()).encode())
     return scores
 
 
-def _csv_path(out_csv: str | Path | None, name: str, count: int) -> Path | None:
-    if out_csv is None:
-        return None
+def folder_csv_path(out_csv: str | Path, name: str, count: int) -> Path:
+    """Where the CSV of folder ``name`` goes: ``out_csv`` itself for one folder, ``STEM_NAME.csv`` beside it
+    for several."""
     out_csv = Path(out_csv)
     return out_csv if count == 1 else out_csv.with_name(f"{out_csv.stem}_{name}{out_csv.suffix or '.csv'}")
 
