@@ -65,7 +65,6 @@ class TaskDef:
     val_set: str = "Set14"
     eval_sets: tuple[str, ...] = ("Set14", "BSD100")
     train_set: str = "BSDS500_train"
-    builtin: bool = False
     # What loss files record: (name, params) with noise sigma on the 0-1 scale, as they always have.
     phase1: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]] | None = None
     plugin: Callable[..., torch.Tensor] | None = None  # a plug-in's own callable
@@ -140,13 +139,13 @@ _REGISTRY: Registry[TaskDef] = Registry("task")
 for _name, _definition in {
     "sisr": TaskDef(lambda x, g, scale: primitives.bicubic_down(x, scale), _check_sisr,
                     factor=lambda p: p["scale"], network="sisr", val_set="Set5",
-                    eval_sets=("Set5", "Set14", "BSD100"), builtin=True, phase1=lambda p: ("sisr", {}),
+                    eval_sets=("Set5", "Set14", "BSD100"), phase1=lambda p: ("sisr", {}),
                     phase1_degrade=lambda x, g, scale: x),
     "denoise": TaskDef(lambda x, g, sigma: primitives.gaussian_noise(x, g, sigma=_per_unit(sigma)),
-                       _check_denoise, val_set="CBSD68", eval_sets=("CBSD68", "McMaster"), builtin=True,
+                       _check_denoise, val_set="CBSD68", eval_sets=("CBSD68", "McMaster"),
                        phase1=lambda p: ("denoise", {"sigma": _per_unit(p["sigma"])})),
     "jpeg": TaskDef(lambda x, g, quality: primitives.jpeg(x, g, quality=quality), _check_jpeg,
-                    val_set="LIVE1", eval_sets=("LIVE1", "Classic5"), builtin=True,
+                    val_set="LIVE1", eval_sets=("LIVE1", "Classic5"),
                     phase1=lambda p: ("jpeg", {"quality": p["quality"]})),
 }.items():
     _REGISTRY.register(_name, _definition, builtin=True)
@@ -281,10 +280,6 @@ class Task:
     def factor(self) -> int:
         """How many times smaller the degraded image is (the SR scale; 1 for same-size tasks)."""
         return self.definition.factor(self.params)
-
-    @property
-    def builtin(self) -> bool:
-        return self.definition.builtin
 
     @property
     def network(self) -> str:
