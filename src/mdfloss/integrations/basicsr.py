@@ -27,6 +27,7 @@ from torch import nn
 from mdfloss.common.errors import InvalidInputError
 from mdfloss.common.extras import require
 from mdfloss.integrations._frozen import frozen_mdf
+from mdfloss.integrations._frozen import weight as check_weight
 
 
 class MDFLoss(nn.Module):
@@ -44,10 +45,8 @@ class MDFLoss(nn.Module):
                  taps: Sequence[str] | None = None, normalize: bool = False, calibrated: bool | None = None,
                  loss_weight: float = 1.0, reduction: str = "mean", as_perceptual: bool = False) -> None:
         super().__init__()
-        if isinstance(loss_weight, bool) or not isinstance(loss_weight, (int, float)) or not loss_weight > 0:
-            raise InvalidInputError(f"loss_weight: expected a positive number, got {loss_weight!r}")
+        self.loss_weight = check_weight(loss_weight)  # finite and positive, as every drop-in's
         self.mdf = frozen_mdf(loss, mode, scales, taps, normalize, calibrated, reduction)
-        self.loss_weight = float(loss_weight)
         self.as_perceptual = bool(as_perceptual)
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None, **kwargs):
