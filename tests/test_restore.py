@@ -38,7 +38,7 @@ def test_too_little_overlap_shows_seams():
 
 
 @pytest.mark.parametrize("kw, message", [({"tile": -1}, "tile: expected an integer of at least 0"),
-                                         ({"tile": 4}, "at least 8 pixels"),
+                                         ({"tile": 4}, "at least 8 pixels"), ({"tile": 7}, "at least 8 pixels"),
                                          ({"overlap": -2}, "overlap: expected an integer of at least 0")])
 def test_bad_tiles_are_refused(kw, message):
     net = build_model({"arch": "dncnn", "depth": 2, "channels": 4}, scale=1).eval()
