@@ -133,3 +133,14 @@ def test_network_options_ranges():
             network_options(base, "denoise", lr=bad)
     with pytest.raises(InvalidInputError, match="multiple of the task's size factor 4"):
         network_options(restorer_preset("sisr", "cpu"), "sisr", patch=50)
+
+
+def test_dropin_reduction_and_calibrated_pass_through():
+    pytest.importorskip("basicsr")
+    from mdfloss.integrations.basicsr import MDFLoss
+
+    g = torch.Generator().manual_seed(4)
+    x, y = torch.rand(2, 3, 96, 96, generator=g), torch.rand(2, 3, 96, 96, generator=g)
+    per_image = mdf_value(x, y, "sisr", reduction="none")
+    assert float(MDFLoss(loss="sisr", reduction="sum")(x, y)) == pytest.approx(float(per_image.sum()), rel=1e-5)
+    assert float(MDFLoss(loss="sisr")(x, y)) == pytest.approx(float(per_image.mean()), rel=1e-5)

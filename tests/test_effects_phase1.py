@@ -111,3 +111,23 @@ def test_calibration_draws_take_effect():
     one = calibrate(weights, artefact, images, draws=1, mode="reference")
     three = calibrate(weights, artefact, images, draws=3, mode="reference")
     assert not torch.equal(one.calibration["0.head"], three.calibration["0.head"])
+
+
+def test_specificity_normalize_and_calibration_methods_change_the_result():
+    from mdfloss.analysis.artefacts import task_artefact
+    from mdfloss.analysis.calibrate import calibrate
+    from mdfloss.analysis.specificity import sensitivities
+    from mdfloss.common.imageio import read_image
+    from mdfloss.loss.assets import bundled_image_path
+
+    weights, pairs = _fast_jpeg(), _photo_pairs()
+    plain = sensitivities(weights, "reference", pairs).log_critics
+    unit = sensitivities(weights, "reference", pairs, normalize=True).log_critics
+    assert not torch.allclose(torch.as_tensor(plain), torch.as_tensor(unit))
+    images = [read_image(bundled_image_path())[..., 60:188, 100:228]]
+    artefact = task_artefact("jpeg", {"quality": 10})
+    fits = {(m, s): calibrate(weights, artefact, images, draws=1, mode="reference", method=m, seed=s).calibration
+            for m, s in (("ratio", 0), ("likelihood", 0), ("ratio", 1))}
+    key = "0.head"
+    assert not torch.equal(fits[("ratio", 0)][key], fits[("likelihood", 0)][key])
+    assert not torch.equal(fits[("ratio", 0)][key], fits[("ratio", 1)][key])  # the seed draws other artefacts

@@ -215,3 +215,8 @@ def test_study_plan_conditions_choose_the_losses(tmp_path, capsys):
     data = json.loads((out / "plan.json").read_text())
     assert data["conditions"] == ["msssim", "l2"] and [(p["a"], p["b"]) for p in data["pairs"]] == [("msssim", "l2")]
     assert data["pairs"][0]["delta"] == pytest.approx((0.1 + 0.4) / 2)  # the 2 images where they differ most
+
+
+def test_plan_seed_draws_other_simulated_studies():
+    a, b, c = (_plan(seed=s).pairs[0] for s in (0, 0, 1))
+    assert a.curve == b.curve and a.curve != c.curve
