@@ -93,7 +93,9 @@ def test_specificity_is_per_unit_of_mse():
     loss = MDFLoss(weights, scales=[n - 1], mode="reference", reduction="none", check_range=False)
     with torch.no_grad():
         ratio = float(loss(p.artefact, p.clean)[0]) / float(loss(p.noisy, p.clean)[0])
-    assert s.log_loss[0] == pytest.approx(math.log(ratio / (_mse(p.artefact, p.clean) / _mse(p.noisy, p.clean))))
+    expected = math.log(ratio / (_mse(p.artefact, p.clean) / _mse(p.noisy, p.clean)))
+    assert s.log_loss[0] == pytest.approx(expected, rel=1e-6)  # the loss's sensitivity
+    assert s.log_critics[0, n - 1] == pytest.approx(expected, rel=1e-6)  # and its one critic's
 
 
 def test_calibration_draws_take_effect():
