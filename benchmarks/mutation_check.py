@@ -33,7 +33,10 @@ def _copy(tmp: Path) -> Path:
     root = tmp / "repo"
     shutil.copytree(REPO / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copytree(REPO / "tests", root / "tests", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
+    for folder in ("docs", "benchmarks", "examples"):  # tests run the docs' examples and import benchmark helpers
+        shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md", "mkdocs.yml"):
+        shutil.copy(REPO / name, root / name)
     shared = (REPO.parent / "shared").resolve()
     if shared.exists():
         (tmp / "shared").symlink_to(shared)  # tests read ../shared beside the checkout
