@@ -162,6 +162,8 @@ SINCE_1129 = [
       f"{LOSSES}::test_dropin_weight_ranges", kind="normalise"),
     M("drop-ins: scales ignored", "integrations/_frozen.py", "scales=None if scales is None else list(scales)",
       "scales=None", f"{LOSSES}::test_dropin_results_equal_mdfloss_own", kind="unused"),
+    M("drop-ins: calibrated ignored", "integrations/_frozen.py", "calibrated=calibrated, check_range=False",
+      "calibrated=None, check_range=False", f"{LOSSES}::test_dropin_calibrated_passes_through", kind="unused"),
     M("drop-ins: loss_weight 0 accepted", "integrations/_frozen.py",
       "(value == 0 if allow_negative else not value > 0)", "(value == 0 if allow_negative else value < 0)",
       f"{LOSSES}::test_dropin_weight_ranges", kind="range"),

@@ -144,3 +144,25 @@ def test_dropin_reduction_and_calibrated_pass_through():
     per_image = mdf_value(x, y, "sisr", reduction="none")
     assert float(MDFLoss(loss="sisr", reduction="sum")(x, y)) == pytest.approx(float(per_image.sum()), rel=1e-5)
     assert float(MDFLoss(loss="sisr")(x, y)) == pytest.approx(float(per_image.mean()), rel=1e-5)
+
+
+def test_dropin_calibrated_passes_through(tmp_path):
+    from mdfloss.analysis.artefacts import task_artefact
+    from mdfloss.analysis.calibrate import calibrate
+    from mdfloss.common.imageio import read_image
+    from mdfloss.loss.assets import bundled_image_path
+    from mdfloss.loss.weights import load_loss_file, save_loss_file
+
+    from .conftest import REPO
+
+    weights = load_loss_file(REPO / "tests" / "fixtures" / "fast_jpeg.safetensors")
+    image = read_image(bundled_image_path())[..., 60:188, 100:228]
+    path = tmp_path / "calibrated.safetensors"
+    save_loss_file(path, calibrate(weights, task_artefact("jpeg", {"quality": 10}), [image], draws=1))
+    x, y = _pair()
+    on, off = (float(mdf_value(x, y, path, calibrated=c)) for c in (True, False))
+    assert on != pytest.approx(off, rel=1e-3)  # the calibrated taps change the loss
+    for name, make in _dropins().items():
+        for flag, want in ((True, on), (False, off), (None, on)):  # None: the file's calibration when it has one
+            value = float(make(1.0, loss=str(path), calibrated=flag)(x, y))
+            assert value == pytest.approx(want, rel=1e-5), (name, flag)
