@@ -13,9 +13,7 @@
 # Each job is one `--only` run pinned to one core with one thread; the jobs are ordered seed-major, so a cut-short
 # run still has every loss of every task at its first seeds.
 #
-# What ran for the committed results (one 3-hour session on 2 cores did not fit all 54 jobs): seed 0 of every mix
-# of every task; seed 1 of the MDF and random-critic mixes of every task, of every SISR mix and of JPEG's VGG19
-# mix; seed 2 of every SISR mix. `report` compares what has every seed asked for.
+# All 54 jobs ran for the committed results (over two sessions; a job takes 5-10 minutes on one core).
 set -euo pipefail
 : "${MDFLOSS_DATA:?set MDFLOSS_DATA to the data root}"
 HERE=docs/results/feature-peers
@@ -58,33 +56,28 @@ case "${1:-}" in
       echo "taskset -c \$((SLOT % 2)) env OMP_NUM_THREADS=1 mdfloss benchmark --task $t --preset cpu --out runs/peers_cpu_$t --only '$spec' --seed $s > runs/peers_cpu_$t.$s.\$(echo '$spec' | md5sum | cut -c1-8).log 2>&1"
     done; done; done ;;
   report)
-    # Per task: the benchmark's own report of the mixes run here (the seeds finished for all of them); the
-    # comparison, with L1, L2 and MS-SSIM from the committed feature-specificity runs (the same protocol and a
-    # pretraining that reproduces to float rounding, see README.md), at seeds 0-1 and at seed 0; SISR's at seeds
-    # 0-2 for the mixes that have them; each loss's step cost against L1, side by side in one process.
+    # Per task: the benchmark's own report of the mixes run here (3 seeds); the comparison, with L1, L2 and
+    # MS-SSIM from the committed feature-specificity runs (the same protocol and a pretraining that reproduces to
+    # float rounding, see README.md), at seeds 0-2 and at seed 0; each loss's step cost against L1, side by side
+    # in one process (skipped with STEP_COST=0).
     NAMES="L1,L2,MS-SSIM,MDF,MDF random,VGG19 random,LPIPS random,MS-SWD,FFL"
     for t in $TASKS; do
       set -- $(mixes $t)
-      mdfloss benchmark --task $t --preset cpu --seeds 2 --out runs/peers_cpu_$t --losses "$1,$2,$3,$4,$5,$6" --report-only
+      mdfloss benchmark --task $t --preset cpu --seeds 3 --out runs/peers_cpu_$t --losses "$1,$2,$3,$4,$5,$6" --report-only
       mkdir -p $HERE/$t
       cp runs/peers_cpu_$t/results.* runs/peers_cpu_$t/*.png runs/peers_cpu_$t/per_image_*.csv $HERE/$t/
-      for seeds in 0,1 0; do
+      for seeds in 0,1,2 0; do
         out=$HERE/$t; [ $seeds = 0 ] && out=$HERE/$t/seed0
         python benchmarks/compare_feature_peers.py --task $t --runs runs/peers_cpu_$t \
           --runs docs/results/feature-specificity/$t --mdf "$1" --random "$2" --peers "$3,$4,$5,$6" --names "$NAMES" \
           --seeds $seeds --out $out
       done
-      OMP_NUM_THREADS=1 python benchmarks/bench_restoration_losses.py --task $t --threads 1 --repeats 10 \
-        --losses "l1,l2,msssim,$(mixes $t | tr '\n' ',' | sed 's/,$//')" > $HERE/$t/step_cost.md
+      [ "${STEP_COST:-1}" = 0 ] || OMP_NUM_THREADS=1 python benchmarks/bench_restoration_losses.py --task $t \
+        --threads 1 --repeats 10 --losses "l1,l2,msssim,$(mixes $t | tr '\n' ',' | sed 's/,$//')" > $HERE/$t/step_cost.md
     done
-    set -- $(mixes sisr)
-    python benchmarks/compare_feature_peers.py --task sisr --runs runs/peers_cpu_sisr \
-      --runs docs/results/feature-specificity/sisr --mdf "$1" --random "$2" --peers "$3,$4" \
-      --names "L1,L2,MS-SSIM,MDF,MDF random,VGG19 random,LPIPS random" --seeds 0,1,2 --out $HERE/sisr/seeds012
-    python benchmarks/compare_feature_peers.py summary $HERE/{sisr,jpeg,denoise}/comparison.json > $HERE/summary_seeds01.md
+    python benchmarks/compare_feature_peers.py summary $HERE/{sisr,jpeg,denoise}/comparison.json > $HERE/summary_seeds012.md
     python benchmarks/compare_feature_peers.py summary $HERE/{sisr,jpeg,denoise}/seed0/comparison.json \
       > $HERE/summary_seed0.md
-    python benchmarks/compare_feature_peers.py summary $HERE/sisr/seeds012/comparison.json > $HERE/summary_sisr_seeds012.md
     ;;
   mixes)
     for t in $TASKS; do echo "$t: $(mixes $t | tr '\n' ' ')"; done ;;
