@@ -33,8 +33,9 @@ def M(name: str, file: str, old: str, new: str, *tests: str, kind: str = "plante
 FIRST_ROUND = [
     M("ignore --init", "restoration/train.py", "        load_init(model, init, task)\n", "        pass\n",
       "tests/test_restoration.py::test_fine_tune_loads_the_init_weights"),
-    M("restorer restarts instead of resuming", "restoration/train.py", "    if resume:\n        payload",
-      "    if False:\n        payload", "tests/test_restoration.py::test_train_resume_equals_uninterrupted"),
+    M("restorer restarts instead of resuming", "restoration/train.py",
+      "start = _resume(run, work, log) if resume else 0", "start = 0",
+      "tests/test_restoration.py::test_train_resume_equals_uninterrupted"),
     M("phase 1 restarts instead of resuming", "phase1/trainer.py", "        if resume:\n            _restore(",
       "        if False:\n            _restore(", "tests/test_phase1.py::test_resumed_run_equals_uninterrupted"),
     M("y-coefficients swapped", "restoration/metrics.py", "[65.481, 128.553, 24.966]", "[24.966, 128.553, 65.481]",
