@@ -144,6 +144,9 @@ SINCE_1129 = [
       kind="unused"),
     M("study: 50 catch trials refused", "study/create.py", "not 0 <= value <= most", "not 0 <= value < most",
       f"{STUDY}::test_screening_trial_counts_range_and_effect", kind="range"),
+    M("study create: --catch ignored", "cli/study.py", "practice=practice, catch=catch, identical=identical,",
+      "practice=practice, catch=0, identical=identical,",
+      f"{STUDY}::test_study_create_screening_options_reach_the_study", kind="unused"),
     M("study plan: --condition ignored", "study/plan_inputs.py", "losses = list(losses) or list(results[set_name])",
       "losses = list(results[set_name])", f"{STUDY}::test_study_plan_conditions_choose_the_losses", kind="unused"),
     # common/progress.py

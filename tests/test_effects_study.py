@@ -220,3 +220,25 @@ def test_study_plan_conditions_choose_the_losses(tmp_path, capsys):
 def test_plan_seed_draws_other_simulated_studies():
     a, b, c = (_plan(seed=s).pairs[0] for s in (0, 0, 1))
     assert a.curve == b.curve and a.curve != c.curve
+
+
+def test_study_create_screening_options_reach_the_study(tmp_path, capsys):
+    from mdfloss.study.create import load_study
+
+    from .conftest import run_cli
+    from .study_helpers import make_folders
+
+    ref, methods = make_folders(tmp_path)
+    (tmp_path / "hello.txt").write_text("Pick the sharper image.")
+    args = [a for name, d in methods.items() for a in ("--method", f"{name}={d}")]
+    code, _, err = run_cli(capsys, "study", "create", "--out", tmp_path / "st", "--reference", ref, *args,
+                           "--practice", "2", "--catch", "3", "--identical", "4", "--instructions",
+                           tmp_path / "hello.txt")
+    assert code == 0, err
+    meta = load_study(tmp_path / "st")
+    assert meta["trials"] == {"practice": 2, "catch": 3, "identical": 4}
+    assert len(list((tmp_path / "st" / "images" / "catch").iterdir())) == 3  # a catch image per scene
+    assert (tmp_path / "st" / "instructions.txt").read_text() == "Pick the sharper image."
+    code, _, err = run_cli(capsys, "study", "create", "--out", tmp_path / "st2", "--reference", ref, *args,
+                           "--catch", "51")
+    assert code == 2 and "--catch: expected 0 to 50" in err and not (tmp_path / "st2").exists()
