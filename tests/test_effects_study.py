@@ -242,3 +242,18 @@ def test_study_create_screening_options_reach_the_study(tmp_path, capsys):
     code, _, err = run_cli(capsys, "study", "create", "--out", tmp_path / "st2", "--reference", ref, *args,
                            "--catch", "51")
     assert code == 2 and "--catch: expected 0 to 50" in err and not (tmp_path / "st2").exists()
+
+
+def test_score_jod_display_sets_the_viewing_conditions(tmp_path):
+    pytest.importorskip("pycvvdp")
+    from mdfloss.restoration.perceptual import jod
+    from mdfloss.restoration.score_folders import score_folders
+
+    ref, restored = _folders(tmp_path, 3, {"a": (40, 40)})
+    by_display = {d: score_folders(ref, restored, perceptual=True, jod_display=d).per_image["a"][0]["jod"]
+                  for d in ("standard_fhd", "standard_4k")}
+    assert by_display["standard_fhd"] != pytest.approx(by_display["standard_4k"], abs=1e-3)
+    from mdfloss.common.imageio import read_image
+
+    want = jod(read_image(tmp_path / "a" / "im0.png"), read_image(ref / "im0.png"), "standard_4k")
+    assert by_display["standard_4k"] == pytest.approx(want, abs=1e-4)
