@@ -46,3 +46,15 @@ def test_cuda_restorer_smoke(tmp_path):
     p = replace(restorer_preset("sisr", "smoke"), train_set=s5, val_set=s5, iterations=2)
     out = train_restorer("sisr", "l1+0.01*mdf:sisr@pyramid", tmp_path / "r", p, device="cuda", progress=False)
     assert out.is_file()
+    # restore --device cuda: the same PNGs as on the CPU (to the 8-bit step; TF32 may differ in the last bits)
+    import numpy as np
+    from PIL import Image
+
+    from mdfloss.restoration.restore import restore_files
+
+    for device in ("cpu", "cuda"):
+        restore_files(out, s5, tmp_path / device, tile=32, overlap=16, device=device, progress=False)
+    for f in (tmp_path / "cpu").iterdir():
+        a = np.asarray(Image.open(f), dtype=int)
+        b = np.asarray(Image.open(tmp_path / "cuda" / f.name), dtype=int)
+        assert np.abs(a - b).max() <= 1, f.name
