@@ -61,10 +61,11 @@ def load_restorer(path: str | Path, *, argument: str = "model",
     return model.eval(), record
 
 
-def restorer_and_task(model_path: str | Path, task: str | None = None) -> tuple[torch.nn.Module, Task]:
+def restorer_and_task(model_path: str | Path, task: str | None = None, *,
+                      argument: str = "model") -> tuple[torch.nn.Module, Task]:
     """A ``train-restorer`` model in eval mode and the task it was trained for, with the parameters it recorded;
     ``task`` refuses a model trained for another task."""
-    model, record = load_restorer(model_path, task=task)
+    model, record = load_restorer(model_path, task=task, argument=argument)
     if task is not None and record["task"] != task:
         raise InvalidInputError(f"--task: the model was trained for {record['task']!r}, not {task!r}")
     return model, get_task(record["task"], record["preset"]["degradation"])
@@ -83,9 +84,6 @@ def evaluate(model_path: str | Path, set_name: str | Path | PairedFolders, *, ou
     ``jod_model``: a :func:`~mdfloss.restoration.perceptual.cvvdp_model` for ``jod_display`` to reuse
     across calls (built here when None; about a second).
     """
-    from mdfloss.restoration.perceptual import DEFAULT_JOD_DISPLAY
-
-    jod_display = jod_display or DEFAULT_JOD_DISPLAY
     model, deg = restorer_and_task(model_path, task)
     return evaluate_network(model.to(device), deg, set_name, out_csv=out_csv, data_root=data_root, seed=seed,
                             limit=limit, perceptual=perceptual, jod_display=jod_display, jod_model=jod_model)

@@ -156,13 +156,11 @@ def restore_files(model_path: str | Path, inputs: str | Path, out_dir: str | Pat
 
 def load_network(path: str | Path) -> tuple[torch.nn.Module, int]:
     """A ``train-restorer`` model or a network file that spandrel recognises, in eval mode, and its size factor."""
-    from mdfloss.restoration.evaluate import is_restorer_file, load_restorer
+    from mdfloss.restoration.evaluate import is_restorer_file, restorer_and_task
 
     if is_restorer_file(path):
-        model, record = load_restorer(path, argument="--model")
-        from mdfloss.tasks import get_task
-
-        return model, get_task(record["task"], record["preset"]["degradation"]).factor
+        model, task = restorer_and_task(path, argument="--model")
+        return model, task.factor
     from mdfloss.restoration import foreign_models
 
     if not Path(path).is_file():
