@@ -85,7 +85,6 @@ def train_restorer_cmd(task, params, loss_spec, preset, out_dir, init, resume, f
         click.echo(f"wrote {path}")
 
 
-
 @click.command()
 @click.option("--model", "model_path", type=click.Path(),
               help="model.pt from train-restorer, or a spandrel-recognised weight file with --task (with --set).")

@@ -107,18 +107,19 @@ def network_options(preset: RestorerPreset, task: str, *, lr: float | None = Non
             raise InvalidInputError(f"--{name}: expected a positive integer, got {value!r}")
     if lr is not None and not 0 < lr < float("inf"):
         raise InvalidInputError(f"--lr: expected a positive learning rate, got {lr!r}")
+    factor = get_task(task, preset.degradation).factor
     model = dict(preset.model)
     if arch is not None and arch.startswith("spandrel:"):  # any architecture spandrel can build, from scratch
         if width is not None or depth is not None:
             raise InvalidInputError("--width/--depth: a spandrel architecture is built with its own defaults")
         from mdfloss.restoration.foreign_models import build_named
 
-        model = build_named(arch.partition(":")[2], get_task(task, preset.degradation).factor, seed=0)[1]
+        model = build_named(arch.partition(":")[2], factor, seed=0)[1]
         arch = None
     if arch is not None and arch != model.get("arch"):
         if arch not in _DEPTH_KEY:
             raise InvalidInputError(f"--arch: expected one of {', '.join(_DEPTH_KEY)}, got {arch!r}")
-        same_size = get_task(task, preset.degradation).factor == 1
+        same_size = factor == 1
         if same_size != (arch == "dncnn"):
             raise InvalidInputError(f"--arch: {arch} does not fit task {task!r}; use "
                                     f"{'dncnn' if same_size else 'edsr or srresnet'}")
@@ -127,9 +128,7 @@ def network_options(preset: RestorerPreset, task: str, *, lr: float | None = Non
         model["channels"] = width
     if depth is not None:
         model[_DEPTH_KEY[model["arch"]]] = depth
-    if patch is not None and patch % get_task(task, preset.degradation).factor:
-        raise InvalidInputError(f"--patch: {patch} is not a multiple of the task's size factor "
-                                f"{get_task(task, preset.degradation).factor}")
+    if patch is not None and patch % factor:
+        raise InvalidInputError(f"--patch: {patch} is not a multiple of the task's size factor {factor}")
     return replace(preset, model=model, lr=preset.lr if lr is None else float(lr),
                    patch=preset.patch if patch is None else patch)
-
