@@ -100,6 +100,11 @@ def _verdicts(per_loss: dict, metrics: list[str], lines: list[str], *, smoke: bo
 INPUT_ROW = "(degraded input, no restoration)"
 
 
+def _means(rows: dict[str, dict[str, float]]) -> dict[str, float]:
+    """``{metric: mean over images}`` of ``{image: {metric: value}}``."""
+    return {m: sum(r[m] for r in rows.values()) / len(rows) for m in next(iter(rows.values()))}
+
+
 def _input_rows(runs, set_name: str, per_loss: dict, metrics: list[str]) -> list[str]:
     """The degraded input's row, and each loss's paired difference to it (a restorer that makes the image worse
     shows as a negative difference on a higher-is-better metric)."""
@@ -107,8 +112,8 @@ def _input_rows(runs, set_name: str, per_loss: dict, metrics: list[str]) -> list
     if not rows_in:
         return []
     by_metric = {m: {img: r[m] for img, r in rows_in.items()} for m in metrics if m in next(iter(rows_in.values()))}
-    lines = [f"| {INPUT_ROW} | " + " | ".join(f"{sum(by_metric[m].values()) / len(by_metric[m]):.4f}"
-                                               if m in by_metric else "" for m in metrics) + " | — |",
+    means = _means(rows_in)
+    lines = [f"| {INPUT_ROW} | " + " | ".join(f"{means[m]:.4f}" if m in by_metric else "" for m in metrics) + " | — |",
              "", "Paired difference to the degraded input (loss − input; **bold** where the 95 % interval "
                  "excludes 0):",
              "", "| loss | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics)]
@@ -260,9 +265,7 @@ def write_report(runs, out_dir: Path) -> dict:
               "from_scratch": runs.from_scratch, "jod_display": runs.jod_display, "finetune": runs.tuned.to_dict(),
               "results": {r["set"]: {} for r in rows}, "verdicts": verdicts, "timing": runs.timing,
               "missing": runs.missing, "set_paths": runs.set_records,
-              "degraded_input": {name: {m: sum(r[m] for r in rows_in.values()) / len(rows_in)
-                                        for m in next(iter(rows_in.values()))}
-                                 for name, rows_in in runs.degraded_input.items() if rows_in},
+              "degraded_input": {name: _means(rows_in) for name, rows_in in runs.degraded_input.items() if rows_in},
               "versions": _versions()}
     for r in rows:
         report["results"][r["set"]][r["loss"]] = {k: v for k, v in r.items() if k not in ("set", "loss")}
